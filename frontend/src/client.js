@@ -1,0 +1,221 @@
+// The client side of Tandem's protocol: ot.js's three client states, plus
+// what a reconnecting client needs (catch-up, resubmission, resync).
+//
+// The model: the server orders every edit and numbers the results (revision
+// N is the N-th op applied). The client keeps at most one op in flight
+// (outstanding) and composes whatever is typed meanwhile into one buffer:
+//
+//   Synchronized        no local edit unknown to the server
+//   AwaitingConfirm     one op sent, not yet acknowledged
+//   AwaitingWithBuffer  one op sent, more edits waiting behind it
+//
+// An op from another client was made without knowledge of our pending ops,
+// so it is transformed against them (transform(pending, server)) before it is
+// applied to our editor, and the pending ops are transformed over it.
+//
+// The class does no I/O and keeps no text: its caller feeds it what arrives
+// on the socket and what the user typed, applies the ops it returns to the
+// editor and sends the messages it returns. Methods throw a ProtocolError
+// when the server says something that cannot be reconciled with our state;
+// the caller then starts over with resync().
+
+import { compose, isNoop, transform, transformSelection } from './ot.js';
+
+export class ProtocolError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export const SYNCHRONIZED = 'synchronized';
+export const AWAITING_CONFIRM = 'awaiting-confirm';
+export const AWAITING_WITH_BUFFER = 'awaiting-with-buffer';
+
+export class Client {
+  // id is generated once per page load and kept across reconnects: the
+  // server recognises our resubmitted op by (id, seq).
+  constructor(id) {
+    this.id = id;
+    // The server revision our document reflects, or null while we have no
+    // document (before the first snapshot, or after resync()).
+    this.rev = null;
+    // The op in flight: op is transformed as server ops arrive, so it always
+    // applies to the text at this.rev; sent is the message as first sent,
+    // resent unchanged (same seq, same base rev) after a reconnect.
+    this.outstanding = null;
+    // Edits typed while an op is in flight, composed into one op.
+    this.buffer = null;
+    // The seq of our next op on this document (the server counts from 1).
+    this.nextSeq = 1;
+    // True between joined and the socket closing: only then is anything sent.
+    this.connected = false;
+  }
+
+  get state() {
+    if (this.outstanding === null) return SYNCHRONIZED;
+    if (this.buffer === null) return AWAITING_CONFIRM;
+    return AWAITING_WITH_BUFFER;
+  }
+
+  isSynchronized() {
+    return this.outstanding === null;
+  }
+
+  // pending is the number of local edits the server has not acknowledged.
+  pending() {
+    return (this.outstanding?.edits ?? 0) + (this.buffer?.edits ?? 0);
+  }
+
+  // joinMessage is the first message on a new socket. With a document it
+  // carries our revision so the server sends only what we missed.
+  joinMessage(name, color) {
+    this.connected = false;
+    const msg = { type: 'join', client: this.id, name, color };
+    if (this.rev !== null) msg.rev = this.rev;
+    return msg;
+  }
+
+  // disconnected records that the socket closed; edits keep being accepted.
+  disconnected() {
+    this.connected = false;
+  }
+
+  // resync forgets the document and every pending edit (after close 4000, or
+  // a ProtocolError); the next join asks for a snapshot. It returns how many
+  // edits were lost, for telling the user.
+  resync() {
+    const lost = this.pending();
+    this.rev = null;
+    this.outstanding = null;
+    this.buffer = null;
+    this.connected = false;
+    return lost;
+  }
+
+  // applySnapshot takes a snapshot message: the server's whole text, which
+  // replaces ours. It returns how many pending edits were dropped.
+  applySnapshot(msg) {
+    const lost = this.pending();
+    this.rev = msg.rev;
+    this.outstanding = null;
+    this.buffer = null;
+    return lost;
+  }
+
+  // applyJoined takes the joined message that ends a join (after the
+  // snapshot or the catch-up ops). It returns the messages to send: the op
+  // still in flight, resent unchanged; the server ignores it if it already
+  // has that seq.
+  applyJoined(msg) {
+    if (this.rev === null) throw new ProtocolError('joined without a snapshot');
+    if (msg.rev !== this.rev) {
+      throw new ProtocolError(`joined at revision ${msg.rev} but the catch-up ended at ${this.rev}`);
+    }
+    const applied = msg.seq ?? 0;
+    if (this.outstanding !== null) {
+      if (this.outstanding.sent.seq !== applied + 1) {
+        throw new ProtocolError(
+          `server has seq ${applied} but our op in flight is seq ${this.outstanding.sent.seq}`,
+        );
+      }
+    } else {
+      // After a refused op the seq is reused: the server's count is the truth.
+      this.nextSeq = applied + 1;
+    }
+    this.connected = true;
+    return this.outstanding === null ? [] : [this.#opMessage(this.outstanding.sent)];
+  }
+
+  // applyLocal takes an op the user made on the current local text. It
+  // returns the op message to send, or null (an op is in flight or we are
+  // offline; the edit is sent later).
+  applyLocal(op) {
+    if (this.rev === null) throw new ProtocolError('local edit without a document');
+    if (isNoop(op)) return null;
+    if (this.outstanding === null) {
+      this.outstanding = this.#newOutstanding(op, 1);
+      return this.connected ? this.#opMessage(this.outstanding.sent) : null;
+    }
+    if (this.buffer === null) this.buffer = { op, edits: 1 };
+    else this.buffer = { op: compose(this.buffer.op, op), edits: this.buffer.edits + 1 };
+    return null;
+  }
+
+  // applyServer takes an op message from the server and returns the op to
+  // apply to the local text (null when the op was our own, seen again during
+  // the catch-up after a reconnect: it acknowledges our op in flight).
+  applyServer(msg) {
+    if (this.rev === null) throw new ProtocolError('op without a document');
+    if (msg.rev !== this.rev + 1) {
+      throw new ProtocolError(`op for revision ${msg.rev} after revision ${this.rev}`);
+    }
+    if (msg.client === this.id) {
+      this.#acknowledge(msg.seq, msg.rev);
+      return null;
+    }
+    let op = msg.op;
+    if (this.outstanding !== null) {
+      [this.outstanding.op, op] = transform(this.outstanding.op, op);
+      if (this.buffer !== null) [this.buffer.op, op] = transform(this.buffer.op, op);
+    }
+    this.rev = msg.rev;
+    return op;
+  }
+
+  // serverAck takes an ack message. It returns the next op message to send
+  // (the buffer), or null.
+  serverAck(msg) {
+    if (this.rev === null) throw new ProtocolError('ack without a document');
+    if (msg.rev !== this.rev + 1) {
+      throw new ProtocolError(`ack for revision ${msg.rev} after revision ${this.rev}`);
+    }
+    this.#acknowledge(msg.seq, msg.rev);
+    if (this.outstanding !== null && this.connected) return this.#opMessage(this.outstanding.sent);
+    return null;
+  }
+
+  // transformPresence brings another client's selections, given at server
+  // revision rev, to our local text (through our pending ops). It returns
+  // null when rev is not our revision (the selections cannot be placed).
+  transformPresence(rev, sel) {
+    if (rev !== this.rev) return null;
+    let out = sel;
+    if (this.outstanding !== null) out = transformSelection(this.outstanding.op, out);
+    if (this.buffer !== null) out = transformSelection(this.buffer.op, out);
+    return out;
+  }
+
+  // presenceMessage returns our presence message for selections in the local
+  // text, or null when it must not be sent now: presence goes out only while
+  // synchronized, when the local text is the server's text at this.rev.
+  presenceMessage(sel) {
+    if (!this.connected || this.rev === null || !this.isSynchronized()) return null;
+    return { type: 'presence', rev: this.rev, sel };
+  }
+
+  #newOutstanding(op, edits) {
+    const sent = { rev: this.rev, seq: this.nextSeq++, op };
+    return { op, sent, edits };
+  }
+
+  #acknowledge(seq, rev) {
+    if (this.outstanding === null || this.outstanding.sent.seq !== seq) {
+      throw new ProtocolError(
+        `acknowledgement of seq ${seq} but ${this.outstanding ? `seq ${this.outstanding.sent.seq}` : 'nothing'} is in flight`,
+      );
+    }
+    this.rev = rev;
+    this.outstanding = null;
+    if (this.buffer !== null) {
+      // The buffer was transformed along with the op in flight, so it
+      // applies to the text at rev: it becomes the op in flight.
+      this.outstanding = this.#newOutstanding(this.buffer.op, this.buffer.edits);
+      this.buffer = null;
+    }
+  }
+
+  #opMessage(sent) {
+    return { type: 'op', rev: sent.rev, seq: sent.seq, op: sent.op };
+  }
+}

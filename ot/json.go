@@ -1,0 +1,152 @@
+package ot
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MarshalJSON encodes op in the ot.js form: [5, "abc", -3].
+func (op Op) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 8+8*len(op))
+	b = append(b, '[')
+	for i, c := range op {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if c.N != 0 {
+			b = strconv.AppendInt(b, int64(c.N), 10)
+			continue
+		}
+		s, err := json.Marshal(c.S)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, s...)
+	}
+	return append(b, ']'), nil
+}
+
+// maxCount bounds a retain or delete count so that sums cannot overflow.
+const maxCount = 1 << 40
+
+// UnmarshalJSON decodes the ot.js form and normalises it as ot.js does
+// (merging, moving an insert before a delete, dropping empty inserts). It
+// refuses zero, non-integers (1.5, 2.0, 1e1), values other than numbers and
+// strings, and strings with a lone surrogate escape or invalid UTF-8, which
+// encoding/json would silently turn into U+FFFD.
+func (op *Op) UnmarshalJSON(data []byte) error {
+	// json.Unmarshal turns null into a nil slice without complaint; ot.js
+	// refuses it, and so must we.
+	var raw []json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		return fmt.Errorf("operation must be a JSON array: %w", ErrBadOp)
+	}
+	out := make(Op, 0, len(raw))
+	for i, r := range raw {
+		c, err := decodeComponent(r)
+		if err != nil {
+			return fmt.Errorf("element %d (%s): %w", i, clip(r), err)
+		}
+		out.add(c)
+	}
+	*op = out
+	return nil
+}
+
+func decodeComponent(r json.RawMessage) (Component, error) {
+	if len(r) == 0 {
+		return Component{}, ErrBadOp
+	}
+	switch c := r[0]; {
+	case c == '"':
+		if !utf8.Valid(r) {
+			return Component{}, fmt.Errorf("invalid UTF-8: %w", ErrInvalidUnicode)
+		}
+		if err := checkSurrogateEscapes(r); err != nil {
+			return Component{}, err
+		}
+		var s string
+		if err := json.Unmarshal(r, &s); err != nil {
+			return Component{}, fmt.Errorf("bad string: %w", ErrBadOp)
+		}
+		if s == "" {
+			return Component{}, nil // an empty insert is dropped by add
+		}
+		return Component{S: s}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		for _, d := range r[1:] {
+			if d < '0' || d > '9' {
+				return Component{}, fmt.Errorf("not an integer: %w", ErrBadOp)
+			}
+		}
+		n, err := strconv.Atoi(string(r))
+		if err != nil || n == 0 || n > maxCount || n < -maxCount {
+			return Component{}, fmt.Errorf("count must be a non-zero integer of magnitude at most %d: %w", maxCount, ErrBadOp)
+		}
+		return Component{N: n}, nil
+	default:
+		return Component{}, fmt.Errorf("want a number or a string: %w", ErrBadOp)
+	}
+}
+
+// checkSurrogateEscapes refuses a JSON string literal whose \u escapes hold
+// a high surrogate not followed by a low one, or a lone low surrogate.
+func checkSurrogateEscapes(r []byte) error {
+	if bytes.IndexByte(r, '\\') < 0 {
+		return nil
+	}
+	pendingHigh := false
+	for i := 1; i < len(r)-1; i++ {
+		if r[i] != '\\' {
+			if pendingHigh {
+				return fmt.Errorf("lone high surrogate: %w", ErrInvalidUnicode)
+			}
+			continue
+		}
+		i++
+		if i >= len(r)-1 || r[i] != 'u' {
+			if pendingHigh {
+				return fmt.Errorf("lone high surrogate: %w", ErrInvalidUnicode)
+			}
+			continue
+		}
+		if i+4 >= len(r) {
+			return fmt.Errorf("bad escape: %w", ErrBadOp)
+		}
+		v, err := strconv.ParseUint(string(r[i+1:i+5]), 16, 16)
+		if err != nil {
+			return fmt.Errorf("bad escape: %w", ErrBadOp)
+		}
+		i += 4
+		switch {
+		case v >= 0xD800 && v < 0xDC00:
+			if pendingHigh {
+				return fmt.Errorf("lone high surrogate: %w", ErrInvalidUnicode)
+			}
+			pendingHigh = true
+		case v >= 0xDC00 && v < 0xE000:
+			if !pendingHigh {
+				return fmt.Errorf("lone low surrogate: %w", ErrInvalidUnicode)
+			}
+			pendingHigh = false
+		default:
+			if pendingHigh {
+				return fmt.Errorf("lone high surrogate: %w", ErrInvalidUnicode)
+			}
+		}
+	}
+	if pendingHigh {
+		return fmt.Errorf("lone high surrogate: %w", ErrInvalidUnicode)
+	}
+	return nil
+}
+
+func clip(r []byte) string {
+	if len(r) > 20 {
+		return string(r[:20]) + "…"
+	}
+	return string(r)
+}

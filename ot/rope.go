@@ -1,0 +1,478 @@
+package ot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Doc layout. A Doc is a list of immutable UTF-8 chunks, each with its
+// UTF-16 length cached. UTF-8 strings rather than []uint16 because the text
+// arrives and leaves as Go strings (inserts, String, Slice, storage), so
+// nothing is ever converted; a chunk whose byte length equals its unit
+// length is pure ASCII and maps offsets directly, any other chunk is scanned
+// (at most maxChunk bytes). A chunk never holds part of a character, so a
+// chunk boundary can never fall inside a surrogate pair.
+//
+// Chunks are never modified once built: an edit builds new chunks for the
+// few it touches and splices them into the list, so Clone copies only the
+// list and shares every chunk.
+//
+// Balance: every chunk holds between minChunk and maxChunk bytes, except the
+// only chunk of a short document. The chunk count is therefore at most
+// bytes/minChunk + 1, and finding an offset is a linear scan of the cached
+// lengths (about 300–1,000 chunks for 1 MiB), cheaper than keeping an index
+// up to date on every keystroke.
+const (
+	maxChunk = 4096
+	minChunk = 1024
+)
+
+// chunk is an immutable piece of the text.
+type chunk struct {
+	s string // valid UTF-8, never empty
+	n int    // UTF-16 length of s
+}
+
+// byteAt returns the byte offset of UTF-16 offset u (0 <= u <= c.n) in c.s.
+// If u falls between the halves of a surrogate pair, it returns the offset
+// of that character and inPair = true.
+func (c chunk) byteAt(u int) (b int, inPair bool) {
+	if len(c.s) == c.n { // pure ASCII
+		return u, false
+	}
+	k := 0
+	for i := 0; i < len(c.s); {
+		if k == u {
+			return i, false
+		}
+		switch b := c.s[i]; {
+		case b < 0x80:
+			i++
+			k++
+		case b < 0xE0:
+			i += 2
+			k++
+		case b < 0xF0:
+			i += 3
+			k++
+		default:
+			if k+1 == u {
+				return i, true
+			}
+			i += 4
+			k += 2
+		}
+	}
+	return len(c.s), false
+}
+
+// Doc is a mutable text indexed by UTF-16 code units, kept as a list of
+// immutable chunks (see the layout note above) so that applying a keystroke
+// to a large document touches one chunk, not the whole text. The zero value
+// is an empty document. A Doc is not safe for concurrent use.
+type Doc struct {
+	chunks []chunk
+	n      int // UTF-16 units
+	bytes  int // UTF-8 bytes
+
+	// Chunk size bounds; tests shrink them to exercise many boundaries.
+	maxBytes, minBytes int
+
+	// Scratch space reused by Apply.
+	buf []byte
+	out []chunk
+}
+
+// NewDoc returns a Doc holding s. s should be valid UTF-8; invalid bytes
+// are replaced with U+FFFD, since the document must stay valid Unicode.
+func NewDoc(s string) *Doc {
+	return newDoc(s, maxChunk, minChunk)
+}
+
+// newDoc builds a Doc with the given chunk bounds, which must satisfy
+// minBytes <= (maxBytes-4)/2 - 4 so that splitting can always honour both.
+func newDoc(s string, maxBytes, minBytes int) *Doc {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	d := &Doc{maxBytes: maxBytes, minBytes: minBytes}
+	e := d.emitter()
+	e.text(s)
+	lo, hi := e.finish(0, 0)
+	d.splice(lo, hi, e.out)
+	d.n = Len(s)
+	d.release(e)
+	return d
+}
+
+// limits returns the chunk bounds, defaulting those of a zero Doc.
+func (d *Doc) limits() (maxBytes, minBytes int) {
+	if d.maxBytes == 0 {
+		return maxChunk, minChunk
+	}
+	return d.maxBytes, d.minBytes
+}
+
+// Len returns the length of the text in UTF-16 code units.
+func (d *Doc) Len() int { return d.n }
+
+// String returns the whole text.
+func (d *Doc) String() string {
+	if len(d.chunks) == 1 {
+		return d.chunks[0].s
+	}
+	var b strings.Builder
+	b.Grow(d.bytes)
+	for _, c := range d.chunks {
+		b.WriteString(c.s)
+	}
+	return b.String()
+}
+
+// Clone returns an independent copy of d. It copies the chunk list only;
+// the chunks themselves are immutable and shared.
+func (d *Doc) Clone() *Doc {
+	return &Doc{chunks: slices.Clone(d.chunks), n: d.n, bytes: d.bytes, maxBytes: d.maxBytes, minBytes: d.minBytes}
+}
+
+// find returns the index and starting offset of the chunk holding the unit
+// just before p (start < p <= start+n), or chunk 0 when p is 0. An offset on
+// a chunk boundary thus belongs to the chunk on its left, so typing at the
+// end of a chunk extends it. It returns len(d.chunks) for an empty Doc.
+func (d *Doc) find(p int) (ci, start int) {
+	if p > d.n/2 { // scan from whichever end is nearer
+		start = d.n
+		for i := len(d.chunks) - 1; i >= 0; i-- {
+			start -= d.chunks[i].n
+			if p > start {
+				return i, start
+			}
+		}
+		return 0, 0
+	}
+	for i, c := range d.chunks {
+		if p <= start+c.n {
+			return i, start
+		}
+		start += c.n
+	}
+	return len(d.chunks), start
+}
+
+// InPair reports whether pos falls between the two halves of a surrogate
+// pair, where no edit may fall; pos-1 is then the start of the pair. It is
+// false for any offset outside (0, Len()).
+func (d *Doc) InPair(pos int) bool {
+	if pos <= 0 || pos >= d.n {
+		return false
+	}
+	ci, start := d.find(pos)
+	_, in := d.chunks[ci].byteAt(pos - start)
+	return in
+}
+
+// Slice returns the text between UTF-16 offsets from and to. It fails with
+// ErrBaseLength unless 0 <= from <= to <= Len(), and with ErrSurrogateSplit
+// if either end cuts a surrogate pair.
+func (d *Doc) Slice(from, to int) (string, error) {
+	if from < 0 || from > to || to > d.n {
+		return "", fmt.Errorf("slice [%d, %d) of a %d-unit document: %w", from, to, d.n, ErrBaseLength)
+	}
+	for _, p := range [2]int{from, to} {
+		if d.InPair(p) {
+			return "", fmt.Errorf("slice end %d falls inside a surrogate pair: %w", p, ErrSurrogateSplit)
+		}
+	}
+	if from == to {
+		return "", nil
+	}
+	ci, start := d.find(from + 1) // the chunk holding unit from
+	var b strings.Builder
+	for from < to {
+		c := d.chunks[ci]
+		end := min(to, start+c.n)
+		b0, _ := c.byteAt(from - start)
+		b1, _ := c.byteAt(end - start)
+		if end == to && b.Len() == 0 {
+			return c.s[b0:b1], nil // within one chunk: share its bytes
+		}
+		b.WriteString(c.s[b0:b1])
+		from, start, ci = end, start+c.n, ci+1
+	}
+	return b.String(), nil
+}
+
+// Apply applies op to d. It performs the same checks as the package-level
+// Apply and returns the same kinds of error: ErrBaseLength if op does not
+// span the text, ErrSurrogateSplit if a boundary cuts a surrogate pair,
+// ErrInvalidUnicode for an insert that is not valid UTF-8, ErrBadOp for an
+// empty component. Apply is atomic: the whole op is checked before anything
+// changes, so on error d is unchanged.
+//
+// Only the chunks between the first and the last edit are rebuilt; chunks
+// retained whole inside that span are reused, not copied.
+func (d *Doc) Apply(op Op) error {
+	if err := d.check(op); err != nil {
+		return err
+	}
+	// The edit span [lead, end) in base offsets: what lies outside the
+	// leading and trailing retains.
+	f := 0
+	lead := 0
+	for f < len(op) && op[f].N > 0 {
+		lead += op[f].N
+		f++
+	}
+	if f == len(op) {
+		return nil // retains only
+	}
+	l := len(op) - 1
+	trail := 0
+	for op[l].N > 0 {
+		trail += op[l].N
+		l--
+	}
+	end := d.n - trail
+
+	lo, ws := d.find(lead)
+	hi, he := lo, ws // hi: index of the chunk holding end; he: its start
+	for hi < len(d.chunks) && end > he+d.chunks[hi].n {
+		he += d.chunks[hi].n
+		hi++
+	}
+	we := he // end of the window
+	if hi < len(d.chunks) {
+		we += d.chunks[hi].n
+		hi++
+	}
+
+	e := d.emitter()
+	r := rangeEmitter{d: d, e: e, ci: lo, start: ws}
+	r.emit(ws, lead)
+	p := lead
+	for _, c := range op[f : l+1] {
+		switch {
+		case c.N > 0:
+			r.emit(p, p+c.N)
+			p += c.N
+		case c.N < 0:
+			p -= c.N
+		default:
+			e.text(c.S)
+		}
+	}
+	r.emit(end, we)
+	lo, hi = e.finish(lo, hi)
+	d.splice(lo, hi, e.out)
+	d.n = op.TargetLen()
+	d.release(e)
+	return nil
+}
+
+// check validates op against d without changing anything, reporting the
+// first fault in the order the package-level Apply meets them.
+func (d *Doc) check(op Op) error {
+	if n := op.BaseLen(); n != d.n {
+		return fmt.Errorf("op spans %d units, document has %d: %w", n, d.n, ErrBaseLength)
+	}
+	// A cursor moving forward over the chunks: positions only grow.
+	ci, start := 0, 0
+	p := 0
+	for i, c := range op {
+		switch {
+		case c.N != 0:
+			n := c.N
+			if n < 0 {
+				n = -n
+			}
+			if n <= 0 || n > d.n-p { // only on overflowing counts
+				return fmt.Errorf("component %d: %d units past offset %d of a %d-unit document: %w", i, n, p, d.n, ErrBaseLength)
+			}
+			p += n
+			for ci < len(d.chunks) && p > start+d.chunks[ci].n {
+				start += d.chunks[ci].n
+				ci++
+			}
+			if ci < len(d.chunks) && p > start && p < start+d.chunks[ci].n {
+				if _, in := d.chunks[ci].byteAt(p - start); in {
+					return fmt.Errorf("component %d: offset %d falls inside a surrogate pair: %w", i, p, ErrSurrogateSplit)
+				}
+			}
+		case c.S != "":
+			if err := validText(c.S); err != nil {
+				return fmt.Errorf("component %d: %w", i, err)
+			}
+		default:
+			return fmt.Errorf("component %d is empty: %w", i, ErrBadOp)
+		}
+	}
+	return nil
+}
+
+// splice replaces d.chunks[lo:hi] with out and updates the byte count.
+func (d *Doc) splice(lo, hi int, out []chunk) {
+	for _, c := range d.chunks[lo:hi] {
+		d.bytes -= len(c.s)
+	}
+	for _, c := range out {
+		d.bytes += len(c.s)
+	}
+	if len(out) == hi-lo {
+		copy(d.chunks[lo:hi], out) // the usual keystroke: no shifting
+		return
+	}
+	d.chunks = slices.Replace(d.chunks, lo, hi, out...)
+}
+
+// emitter hands out an emitter using d's scratch space.
+func (d *Doc) emitter() *emitter {
+	maxBytes, minBytes := d.limits()
+	return &emitter{d: d, max: maxBytes, min: minBytes, buf: d.buf[:0], out: d.out[:0]}
+}
+
+// release keeps e's scratch space for the next Apply unless it grew large,
+// and drops the references it holds to chunks.
+func (d *Doc) release(e *emitter) {
+	clear(e.out)
+	d.buf, d.out = e.buf[:0], e.out[:0]
+	if cap(d.out) > 4096 {
+		d.out = nil
+	}
+}
+
+// emitter turns a stream of text and whole chunks into balanced chunks.
+// Pending text is kept in buf, which stays under 3*max bytes; a whole chunk
+// of acceptable size passes through without being copied.
+type emitter struct {
+	d        *Doc
+	max, min int
+	buf      []byte
+	out      []chunk
+}
+
+// text appends s to the output.
+func (e *emitter) text(s string) {
+	for len(s) > 0 {
+		take := min(len(s), 3*e.max-len(e.buf))
+		e.buf = append(e.buf, s[:take]...)
+		s = s[take:]
+		// Cut full chunks off the front while what stays can still be
+		// split into chunks of at least min bytes.
+		off := 0
+		for len(e.buf)-off > 2*e.max {
+			cut := runeStart(e.buf, off+e.max)
+			e.push(e.buf[off:cut])
+			off = cut
+		}
+		if off > 0 {
+			e.buf = e.buf[:copy(e.buf, e.buf[off:])]
+		}
+	}
+}
+
+// chunk appends the whole chunk c to the output.
+func (e *emitter) chunk(c chunk) {
+	switch {
+	case len(c.s) < e.min || (len(e.buf) > 0 && len(e.buf) < e.min):
+		e.text(c.s) // too small to stand alone, or needed to pad buf
+	default:
+		e.flush()
+		e.out = append(e.out, c)
+	}
+}
+
+// flush turns all pending text into chunks, which must be allowed: either
+// len(buf) >= min or it is the whole document.
+func (e *emitter) flush() {
+	t := len(e.buf)
+	if t == 0 {
+		return
+	}
+	// k near-equal pieces of at most max-4 bytes before moving each cut
+	// back to a character start (at most 3 bytes): every piece is at most
+	// max bytes, and at least (max-4)/2-4 >= min bytes when k >= 2.
+	k := (t + e.max - 5) / (e.max - 4)
+	from := 0
+	for i := 1; i <= k; i++ {
+		to := t
+		if i < k {
+			to = runeStart(e.buf, i*t/k)
+		}
+		e.push(e.buf[from:to])
+		from = to
+	}
+	e.buf = e.buf[:0]
+}
+
+func (e *emitter) push(b []byte) {
+	s := string(b)
+	e.out = append(e.out, chunk{s: s, n: Len(s)})
+}
+
+// finish flushes the pending text for a window that replaces chunks
+// [lo, hi) of the Doc. Text too short to be a chunk is merged with the last
+// output chunk or, failing that, with a neighbouring chunk of the Doc, which
+// widens the window; finish returns the window to replace.
+func (e *emitter) finish(lo, hi int) (int, int) {
+	chunks := e.d.chunks
+	if t := len(e.buf); t > 0 && t < e.min {
+		switch {
+		case len(e.out) > 0:
+			last := e.out[len(e.out)-1]
+			e.out = e.out[:len(e.out)-1]
+			e.buf = append(e.buf, last.s...)
+			copy(e.buf[len(last.s):], e.buf[:t])
+			copy(e.buf, last.s)
+		case hi < len(chunks):
+			e.buf = append(e.buf, chunks[hi].s...)
+			hi++
+		case lo > 0:
+			prev := chunks[lo-1].s
+			e.buf = append(e.buf, prev...)
+			copy(e.buf[len(prev):], e.buf[:t])
+			copy(e.buf, prev)
+			lo--
+		}
+	}
+	e.flush()
+	return lo, hi
+}
+
+// runeStart moves i back to the start of the character it falls in.
+func runeStart(b []byte, i int) int {
+	for i > 0 && i < len(b) && !utf8.RuneStart(b[i]) {
+		i--
+	}
+	return i
+}
+
+// rangeEmitter feeds ranges of the Doc's current text, at increasing
+// offsets, to an emitter: chunks covered whole are passed as chunks.
+type rangeEmitter struct {
+	d         *Doc
+	e         *emitter
+	ci, start int // a chunk at or before the next range, and its offset
+}
+
+func (r *rangeEmitter) emit(from, to int) {
+	for from < to {
+		c := r.d.chunks[r.ci]
+		if from >= r.start+c.n {
+			r.start += c.n
+			r.ci++
+			continue
+		}
+		if from == r.start && to >= r.start+c.n {
+			r.e.chunk(c)
+			from = r.start + c.n
+			continue
+		}
+		end := min(to, r.start+c.n)
+		b0, _ := c.byteAt(from - r.start)
+		b1, _ := c.byteAt(end - r.start)
+		r.e.text(c.s[b0:b1])
+		from = end
+	}
+}

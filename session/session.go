@@ -1,0 +1,245 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tandem-editor/tandem/wire"
+)
+
+// Peer is one connected client as the hub sees it. The WebSocket adapter
+// implements it.
+type Peer interface {
+	// Send queues an encoded server message without blocking and without
+	// ever dropping it. It returns false when the peer's queue is over its
+	// budget; the hub then closes the peer with wire.CloseTooSlow.
+	Send(msg []byte) bool
+	// Close sends a close frame with the code and reason, then closes the
+	// connection. It may be called more than once.
+	Close(code int, reason string)
+}
+
+// Config holds a Manager's knobs. Zero values take the defaults.
+type Config struct {
+	// SnapshotEvery: save a snapshot after this many operations (default 1000).
+	SnapshotEvery int
+	// MaxDocLen: the longest document, in UTF-16 units (default 10 Mi).
+	MaxDocLen int
+	// History: how many recent operations a hub keeps in memory for
+	// transforming and catch-up; older ones come from the store (default 4096).
+	History int
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); tests may replace it.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = 1000
+	}
+	if c.MaxDocLen <= 0 {
+		c.MaxDocLen = 10 << 20
+	}
+	if c.History <= 0 {
+		c.History = 4096
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// ErrClosed: the manager is shutting down and accepts no joins.
+var ErrClosed = errors.New("session: server shutting down")
+
+// Error is a refusal with a protocol error code (wire.Code*).
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Manager owns the hubs of every open document.
+type Manager struct {
+	store Store
+	cfg   Config
+
+	mu     sync.Mutex
+	hubs   map[string]*hub // open documents
+	closed bool
+	wg     sync.WaitGroup // running hub goroutines
+	stats  Stats
+}
+
+// Stats are counters for /metrics.
+type Stats struct {
+	OpsApplied  int64
+	Commits     int64
+	Joins       int64
+	SlowPeers   int64
+	StoreErrors int64
+}
+
+// NewManager returns a Manager persisting through store.
+func NewManager(store Store, cfg Config) *Manager {
+	cfg.setDefaults()
+	return &Manager{store: store, cfg: cfg, hubs: make(map[string]*hub)}
+}
+
+// Join registers peer p with the document's hub, starting the hub if need
+// be, and queues the join: the hub answers through p (snapshot or catch-up,
+// then joined). A malformed join is refused with an *Error and p is not
+// registered. The returned Conn carries p's later messages.
+func (m *Manager) Join(doc string, p Peer, msg *wire.Message) (*Conn, error) {
+	j, err := parseJoin(msg)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	h := m.hubs[doc]
+	if h == nil {
+		h = newHub(m, doc)
+		m.hubs[doc] = h
+		m.wg.Add(1)
+		// The hub goroutine ends when the hub stops: last peer gone,
+		// document deleted, shutdown or a store failure.
+		go func() {
+			defer m.wg.Done()
+			h.run()
+		}()
+	}
+	h.refs++
+	m.stats.Joins++
+	m.mu.Unlock()
+	c := &Conn{hub: h, peer: p, client: j.client}
+	h.send(event{kind: evJoin, conn: c, join: j})
+	return c, nil
+}
+
+// Editors returns how many peers are connected to a document now.
+func (m *Manager) Editors(doc string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h := m.hubs[doc]; h != nil {
+		return h.refs
+	}
+	return 0
+}
+
+// Stats returns a copy of the counters.
+func (m *Manager) Stats() (s Stats, openDocs, peers int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range m.hubs {
+		peers += h.refs
+	}
+	return m.stats, len(m.hubs), peers
+}
+
+func (m *Manager) count(f func(*Stats)) {
+	m.mu.Lock()
+	f(&m.stats)
+	m.mu.Unlock()
+}
+
+// Deleted tells the document's hub, if open, that the document is gone: its
+// peers get not_found and close 4004.
+func (m *Manager) Deleted(doc string) {
+	m.mu.Lock()
+	h := m.hubs[doc]
+	m.mu.Unlock()
+	if h != nil {
+		h.send(event{kind: evDeleted})
+	}
+}
+
+// Shutdown stops accepting joins, tells every hub to commit what it has,
+// save a snapshot and close its peers with 1001 (going away), and waits
+// for the hubs to end or ctx to expire.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	hubs := make([]*hub, 0, len(m.hubs))
+	for _, h := range m.hubs {
+		hubs = append(hubs, h)
+	}
+	m.mu.Unlock()
+	for _, h := range hubs {
+		h.send(event{kind: evShutdown})
+	}
+	done := make(chan struct{})
+	go func() { // ends when every hub goroutine has ended
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("session: shutdown: %w", ctx.Err())
+	}
+}
+
+// release drops one reference to h; at zero the hub is removed from the
+// map (later joins start a new hub) and it stops once its inbox drains.
+// It reports whether h must stop.
+func (m *Manager) release(h *hub) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h.refs--
+	if h.refs > 0 {
+		return false
+	}
+	if m.hubs[h.doc] == h {
+		delete(m.hubs, h.doc)
+	}
+	return true
+}
+
+// detach removes h from the map at once (it is stopping for good).
+func (m *Manager) detach(h *hub) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hubs[h.doc] == h {
+		delete(m.hubs, h.doc)
+	}
+}
+
+// Conn is one joined peer's handle on its hub. Its methods queue a message
+// for the hub and return; answers go through the Peer.
+type Conn struct {
+	hub    *hub
+	peer   Peer
+	client string
+	once   sync.Once
+}
+
+// Client returns the peer's client id.
+func (c *Conn) Client() string { return c.client }
+
+// Op submits an op message.
+func (c *Conn) Op(msg *wire.Message) { c.hub.send(event{kind: evOp, conn: c, msg: msg}) }
+
+// Presence submits a presence message.
+func (c *Conn) Presence(msg *wire.Message) { c.hub.send(event{kind: evPresence, conn: c, msg: msg}) }
+
+// Leave tells the hub the peer disconnected. Later calls do nothing.
+func (c *Conn) Leave() {
+	c.once.Do(func() { c.hub.send(event{kind: evLeave, conn: c}) })
+}

@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
+)
+
+// Doc describes a document.
+type Doc struct {
+	ID    string
+	Title string
+	// Rev is the latest revision (0 for a new document).
+	Rev int
+	// Size is the length of the text at Rev in UTF-16 code units.
+	Size int
+	// Created and Updated are in UTC. Updated moves on every append and
+	// rename.
+	Created, Updated time.Time
+}
+
+const docColumns = `id, title, rev, size, created, updated`
+
+func scanDoc(row interface{ Scan(...any) error }) (Doc, error) {
+	var d Doc
+	var created, updated int64
+	if err := row.Scan(&d.ID, &d.Title, &d.Rev, &d.Size, &created, &updated); err != nil {
+		return Doc{}, err
+	}
+	d.Created, d.Updated = fromNanos(created), fromNanos(updated)
+	return d, nil
+}
+
+// CreateDoc creates an empty document at revision 0, with an empty
+// snapshot at revision 0. Its id is a UUID (version 7, so ids sort by
+// creation time and index inserts stay local).
+func (db *DB) CreateDoc(ctx context.Context, title string) (Doc, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: create doc: new id: %w", err)
+	}
+	now := db.now().UnixNano()
+	d := Doc{ID: id.String(), Title: title, Created: fromNanos(now), Updated: fromNanos(now)}
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: create doc: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (id, title, created, updated, rev, size) VALUES (?, ?, ?, ?, 0, 0)`,
+		d.ID, title, now, now); err != nil {
+		return Doc{}, fmt.Errorf("store: create doc: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots (doc, rev, text) VALUES (?, 0, '')`, d.ID); err != nil {
+		return Doc{}, fmt.Errorf("store: create doc %s: snapshot: %w", d.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Doc{}, fmt.Errorf("store: create doc %s: commit: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// GetDoc returns the document, or an error wrapping session.ErrNotFound.
+func (db *DB) GetDoc(ctx context.Context, id string) (Doc, error) {
+	d, err := scanDoc(db.reader.QueryRowContext(ctx, `SELECT `+docColumns+` FROM documents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, session.ErrNotFound)
+	}
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDocs returns every document, most recently updated first (ties by
+// id, so the order is stable).
+func (db *DB) ListDocs(ctx context.Context) ([]Doc, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+docColumns+` FROM documents ORDER BY updated DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list docs: %w", err)
+	}
+	defer rows.Close()
+	docs := []Doc{}
+	for rows.Next() {
+		d, err := scanDoc(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list docs: %w", err)
+		}
+		docs = append(docs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list docs: %w", err)
+	}
+	return docs, nil
+}
+
+// RenameDoc sets the title and returns the updated document.
+func (db *DB) RenameDoc(ctx context.Context, id, title string) (Doc, error) {
+	d, err := scanDoc(db.writer.QueryRowContext(ctx,
+		`UPDATE documents SET title = ?, updated = ? WHERE id = ? RETURNING `+docColumns,
+		title, db.now().UnixNano(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, session.ErrNotFound)
+	}
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// DeleteDoc removes the document with its log and snapshots (the foreign
+// keys cascade). Later calls about it fail with session.ErrNotFound.
+func (db *DB) DeleteDoc(ctx context.Context, id string) error {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM documents WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete doc %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: delete doc %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: delete doc %s: %w", id, session.ErrNotFound)
+	}
+	return nil
+}
+
+// TextAt rebuilds the text at revision rev: the latest snapshot at or
+// before rev, then the log after it replayed with ot.Apply. A revision
+// below 0 or above the current one wraps session.ErrNotFound.
+func (db *DB) TextAt(ctx context.Context, id string, rev int) (string, error) {
+	// One read transaction, so the snapshot and the log come from the same
+	// committed state.
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
+	}
+	defer tx.Rollback()
+	cur, err := docRev(ctx, tx, id)
+	if err != nil {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
+	}
+	if rev < 0 || rev > cur {
+		return "", fmt.Errorf("store: text of doc %s at rev %d (current %d): %w", id, rev, cur, session.ErrNotFound)
+	}
+	snapRev, text, err := snapshotAt(ctx, tx, id, rev)
+	if err != nil {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
+	}
+	entries, err := readEntries(ctx, tx, id, snapRev+1, rev)
+	if err != nil {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
+	}
+	for i, e := range entries {
+		if e.Rev != snapRev+1+i {
+			return "", fmt.Errorf("store: text of doc %s at rev %d: log has rev %d where %d was expected", id, rev, e.Rev, snapRev+1+i)
+		}
+		text, err = ot.Apply(text, e.Op)
+		if err != nil {
+			return "", fmt.Errorf("store: text of doc %s at rev %d: replay rev %d: %w", id, rev, e.Rev, err)
+		}
+	}
+	if len(entries) != rev-snapRev {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: log ends at rev %d", id, rev, snapRev+len(entries))
+	}
+	return text, nil
+}
+
+// queryer is what *sql.DB and *sql.Tx share.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// docRev returns the current revision, or session.ErrNotFound.
+func docRev(ctx context.Context, q queryer, id string) (int, error) {
+	var rev int
+	err := q.QueryRowContext(ctx, `SELECT rev FROM documents WHERE id = ?`, id).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, session.ErrNotFound
+	}
+	return rev, err
+}
+
+// snapshotAt returns the latest snapshot at or before rev; a document with
+// none is at revision 0 with empty text. It does not check that the
+// document exists.
+func snapshotAt(ctx context.Context, q queryer, id string, rev int) (int, string, error) {
+	var snapRev int
+	var text string
+	err := q.QueryRowContext(ctx, `SELECT rev, text FROM snapshots WHERE doc = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`,
+		id, rev).Scan(&snapRev, &text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return snapRev, text, nil
+}

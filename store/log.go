@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
+)
+
+// Snapshot returns the latest snapshot of the document.
+func (db *DB) Snapshot(ctx context.Context, doc string) (int, string, error) {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, "", fmt.Errorf("store: snapshot of doc %s: %w", doc, err)
+	}
+	defer tx.Rollback()
+	cur, err := docRev(ctx, tx, doc)
+	if err != nil {
+		return 0, "", fmt.Errorf("store: snapshot of doc %s: %w", doc, err)
+	}
+	rev, text, err := snapshotAt(ctx, tx, doc, cur)
+	if err != nil {
+		return 0, "", fmt.Errorf("store: snapshot of doc %s: %w", doc, err)
+	}
+	return rev, text, nil
+}
+
+// SaveSnapshot records the text at revision rev, replacing any snapshot
+// already there. Every snapshot is kept, so TextAt of an old revision
+// replays only from the nearest one. rev must not be above the document's
+// current revision.
+func (db *DB) SaveSnapshot(ctx context.Context, doc string, rev int, text string) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: save snapshot of doc %s at rev %d: %w", doc, rev, err)
+	}
+	defer tx.Rollback()
+	cur, err := docRev(ctx, tx, doc)
+	if err != nil {
+		return fmt.Errorf("store: save snapshot of doc %s at rev %d: %w", doc, rev, err)
+	}
+	if rev < 0 || rev > cur {
+		return fmt.Errorf("store: save snapshot of doc %s at rev %d: outside the log (current rev %d)", doc, rev, cur)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots (doc, rev, text) VALUES (?, ?, ?)
+		ON CONFLICT (doc, rev) DO UPDATE SET text = excluded.text`, doc, rev, text); err != nil {
+		return fmt.Errorf("store: save snapshot of doc %s at rev %d: %w", doc, rev, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: save snapshot of doc %s at rev %d: commit: %w", doc, rev, err)
+	}
+	return nil
+}
+
+// Append adds entries in one transaction. Entries must be consecutive and
+// start at the current revision + 1, else the error wraps
+// session.ErrConflict and nothing is written; so does a (client, seq)
+// already in the log. Each op must span the text it follows (its base
+// length equals the previous length): the log records every op's resulting
+// length, which keeps Doc.Size exact without replaying. A zero Entry.Time
+// is stored as the current time.
+func (db *DB) Append(ctx context.Context, doc string, entries []session.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	first := entries[0].Rev
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
+	}
+	defer tx.Rollback()
+
+	var cur, size int
+	err = tx.QueryRowContext(ctx, `SELECT rev, size FROM documents WHERE id = ?`, doc).Scan(&cur, &size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, session.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
+	}
+	for i, e := range entries {
+		if want := cur + 1 + i; e.Rev != want {
+			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
+				doc, e.Rev, want, cur, session.ErrConflict)
+		}
+	}
+
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
+	}
+	defer stmt.Close()
+	now := db.now()
+	for _, e := range entries {
+		if base := e.Op.BaseLen(); base != size {
+			return fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
+				doc, e.Rev, base, size, ot.ErrBaseLength)
+		}
+		size += e.Op.TargetLen() - e.Op.BaseLen()
+		opJSON, err := json.Marshal(e.Op)
+		if err != nil {
+			return fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, err)
+		}
+		t := e.Time
+		if t.IsZero() {
+			t = now
+		}
+		if _, err := stmt.ExecContext(ctx, doc, e.Rev, string(opJSON), e.Client, e.Seq, t.UnixNano(), size); err != nil {
+			if isConstraint(err) {
+				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
+					doc, e.Rev, e.Client, e.Seq, err, session.ErrConflict)
+			}
+			return fmt.Errorf("store: append doc %s rev %d: %w", doc, e.Rev, err)
+		}
+	}
+	last := entries[len(entries)-1].Rev
+	if _, err := tx.ExecContext(ctx, `UPDATE documents SET rev = ?, size = ?, updated = ? WHERE id = ?`,
+		last, size, now.UnixNano(), doc); err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: commit: %w", doc, first, err)
+	}
+	return nil
+}
+
+// Entries returns the log entries with from <= Rev <= to, in order.
+func (db *DB) Entries(ctx context.Context, doc string, from, to int) ([]session.Entry, error) {
+	es, err := readEntries(ctx, db.reader, doc, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
+	}
+	if len(es) == 0 {
+		// Tell an empty range of a document from a missing document.
+		if _, err := docRev(ctx, db.reader, doc); err != nil {
+			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
+		}
+	}
+	return es, nil
+}
+
+func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]session.Entry, error) {
+	if from < 1 {
+		from = 1
+	}
+	if to < from {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT rev, op, client, seq, time FROM ops
+		WHERE doc = ? AND rev BETWEEN ? AND ? ORDER BY rev`, doc, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var es []session.Entry
+	if n := to - from + 1; n <= 1024 {
+		es = make([]session.Entry, 0, n)
+	}
+	for rows.Next() {
+		var e session.Entry
+		var opJSON string
+		var t int64
+		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(opJSON), &e.Op); err != nil {
+			return nil, fmt.Errorf("decode op at rev %d: %w", e.Rev, err)
+		}
+		e.Time = fromNanos(t)
+		es = append(es, e)
+	}
+	return es, rows.Err()
+}
+
+// MaxSeq returns the highest seq applied for (doc, client), 0 if none.
+func (db *DB) MaxSeq(ctx context.Context, doc, client string) (int, error) {
+	var seq sql.NullInt64
+	// Answered from the (doc, client, seq) unique index alone.
+	err := db.reader.QueryRowContext(ctx, `SELECT max(seq) FROM ops WHERE doc = ? AND client = ?`, doc, client).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: max seq of doc %s client %s: %w", doc, client, err)
+	}
+	if !seq.Valid {
+		if _, err := docRev(ctx, db.reader, doc); err != nil {
+			return 0, fmt.Errorf("store: max seq of doc %s client %s: %w", doc, client, err)
+		}
+		return 0, nil
+	}
+	return int(seq.Int64), nil
+}
+
+// RevOf returns the revision (doc, client, seq) was applied as; an error
+// wrapping session.ErrNotFound if it was not.
+func (db *DB) RevOf(ctx context.Context, doc, client string, seq int) (int, error) {
+	var rev int
+	err := db.reader.QueryRowContext(ctx, `SELECT rev FROM ops WHERE doc = ? AND client = ? AND seq = ?`,
+		doc, client, seq).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, session.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, err)
+	}
+	return rev, nil
+}

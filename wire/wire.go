@@ -1,0 +1,149 @@
+// Package wire defines the WebSocket messages of Tandem's protocol, their
+// error codes and close codes, as documented in docs/protocol.md.
+//
+// It is shared by the server (package server), the Go client (package client)
+// and tests. It holds data types only: no I/O, safe for concurrent use.
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/tandem-editor/tandem/ot"
+)
+
+// Message types, the "type" field of every message.
+const (
+	TypeJoin     = "join"
+	TypeJoined   = "joined"
+	TypeSnapshot = "snapshot"
+	TypeOp       = "op"
+	TypeAck      = "ack"
+	TypePresence = "presence"
+	TypeLeave    = "leave"
+	TypeError    = "error"
+)
+
+// Range is one selection as [anchor, head] in UTF-16 code units.
+type Range [2]int
+
+// Message is the union of every message in either direction. Fields unused
+// by a type are omitted when encoding. Pointer fields distinguish "absent"
+// from zero where the protocol needs it (join's optional rev).
+type Message struct {
+	Type string `json:"type"`
+
+	// join
+	Client string `json:"client,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Color  string `json:"color,omitempty"`
+
+	// join (optional, hence a pointer), op, presence, joined, snapshot, ack
+	Rev *int `json:"rev,omitempty"`
+
+	// op, ack, joined, error
+	Seq *int `json:"seq,omitempty"`
+
+	// op
+	Op ot.Op `json:"op,omitzero"`
+
+	// presence; nil means absent, an empty non-nil slice means "no cursor".
+	Sel []Range `json:"sel,omitzero"`
+
+	// joined
+	Peers []Peer `json:"peers,omitempty"`
+
+	// snapshot
+	Text *string `json:"text,omitempty"`
+
+	// error
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Peer describes another client in a joined message.
+type Peer struct {
+	Client string  `json:"client"`
+	Name   string  `json:"name"`
+	Color  string  `json:"color"`
+	Sel    []Range `json:"sel"`
+}
+
+// Error codes sent in error messages.
+const (
+	// Message refused; the socket stays open.
+	CodeBadJSON       = "bad_json"
+	CodeBadMessage    = "bad_message"
+	CodeUnknownType   = "unknown_type"
+	CodeNotJoined     = "not_joined"
+	CodeAlreadyJoined = "already_joined"
+	CodeBadClient     = "bad_client"
+	CodeBadPresence   = "bad_presence"
+
+	// Binary frame: close 1003.
+	CodeBinaryFrame = "binary_frame"
+
+	// Op refused: close 4000.
+	CodeBadSeq         = "bad_seq"
+	CodeBadRev         = "bad_rev"
+	CodeBadOp          = "bad_op"
+	CodeBaseLength     = "base_length"
+	CodeSurrogateSplit = "surrogate_split"
+	CodeInvalidUnicode = "invalid_unicode"
+	CodeDocTooLarge    = "doc_too_large"
+
+	CodeRateLimited = "rate_limited" // close 1008
+	CodeTooLarge    = "too_large"    // close 1009
+	CodeNotFound    = "not_found"    // close 4004
+	CodeForbidden   = "forbidden"    // close 4003
+	CodeInternal    = "internal"     // close 1011: the server could not persist; reconnect later
+)
+
+// Close codes.
+const (
+	CloseNormal      = 1000
+	CloseGoingAway   = 1001 // server shutting down: reconnect with backoff
+	CloseUnsupported = 1003 // binary frame
+	ClosePolicy      = 1008 // rate limited: reconnect after a delay
+	CloseTooLarge    = 1009 // message too large: do not resend that op
+	CloseInternal    = 1011 // server error: reconnect with backoff
+	CloseResync      = 4000 // op refused or state invalid: reload without rev
+	CloseTooSlow     = 4001 // queue overflowed or catch-up needed: reconnect at once with rev
+	CloseForbidden   = 4003
+	CloseNotFound    = 4004
+	CloseReplaced    = 4009
+)
+
+// IntPtr returns a pointer to n, for the optional Rev and Seq fields.
+func IntPtr(n int) *int { return &n }
+
+// Encode marshals m. Messages built by this package's users always encode.
+func Encode(m *Message) []byte {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("wire: encode: " + err.Error())
+	}
+	return b
+}
+
+// CloseFor returns the close code that follows an error with the given
+// code, or 0 when the socket stays open. The table is the protocol's; the
+// server and the client both read it from here.
+func CloseFor(code string) int {
+	switch code {
+	case CodeBinaryFrame:
+		return CloseUnsupported
+	case CodeBadSeq, CodeBadRev, CodeBadOp, CodeBaseLength, CodeSurrogateSplit, CodeInvalidUnicode, CodeDocTooLarge:
+		return CloseResync
+	case CodeRateLimited:
+		return ClosePolicy
+	case CodeTooLarge:
+		return CloseTooLarge
+	case CodeNotFound:
+		return CloseNotFound
+	case CodeForbidden:
+		return CloseForbidden
+	case CodeInternal:
+		return CloseInternal
+	}
+	return 0
+}
