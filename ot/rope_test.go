@@ -264,13 +264,18 @@ func allPairs(n int) [][2]int {
 	return out
 }
 
-// checkSliceAndInPair compares Slice and InPair with a UTF-16 reference.
+// checkSliceAndInPair compares Slice, on ranges, and InPair, at both ends
+// of every range and one unit either side, with a UTF-16 reference.
 func checkSliceAndInPair(t *testing.T, d *Doc, units []uint16, ranges [][2]int) {
 	t.Helper()
 	inPair := func(p int) bool {
 		return p > 0 && p < len(units) && units[p-1] >= 0xD800 && units[p-1] < 0xDC00
 	}
-	for p := -1; p <= len(units)+1; p++ {
+	var probes []int
+	for _, r := range ranges {
+		probes = append(probes, r[0]-1, r[0], r[0]+1, r[1]-1, r[1], r[1]+1)
+	}
+	for _, p := range probes {
 		if got, want := d.InPair(p), inPair(p); got != want {
 			t.Fatalf("InPair(%d): got %v, want %v", p, got, want)
 		}

@@ -221,11 +221,13 @@ func (h *hub) load() error {
 	return nil
 }
 
-// remember appends r to the in-memory history, trimming the oldest.
+// remember appends r to the in-memory history. It keeps between History
+// and twice History records, trimming in bulk so a keystroke costs O(1).
 func (h *hub) remember(r record) {
-	if n := h.m.cfg.History; len(h.history) >= n {
-		k := len(h.history) - n + 1
-		h.history = append(h.history[:0], h.history[k:]...)
+	if n := h.m.cfg.History; len(h.history) >= 2*n {
+		k := copy(h.history, h.history[len(h.history)-n:])
+		clear(h.history[k:])
+		h.history = h.history[:k]
 	}
 	h.history = append(h.history, r)
 }
@@ -294,6 +296,9 @@ func (h *hub) join(c *Conn, j join) {
 	if !caughtUp {
 		text := h.text.String()
 		h.sendTo(c, &wire.Message{Type: wire.TypeSnapshot, Rev: wire.IntPtr(h.rev), Text: &text})
+	}
+	if h.peers[c.client] != c {
+		return // closed as too slow during the catch-up
 	}
 	peers := make([]wire.Peer, 0, h.pres.Len())
 	for _, s := range h.pres.All() {

@@ -432,3 +432,34 @@ func TestDeletedDocumentClosesPeers(t *testing.T) {
 		}
 	})
 }
+
+func TestOpsThatArriveTogetherShareOneCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.close()
+		_, ca := e.join("a", nil)
+		_, cb := e.join("b", nil)
+		_, cc := e.join("c", nil)
+		release := make(chan struct{})
+		first := true
+		e.st.appendHook = func() {
+			if first {
+				first = false
+				<-release // hold the first commit while more ops queue up
+			}
+		}
+		ca.Op(opMsg(t, 0, 1, `["a"]`))
+		synctest.Wait()
+		cb.Op(opMsg(t, 0, 1, `["b"]`))
+		cc.Op(opMsg(t, 0, 1, `["c"]`))
+		ca.Op(opMsg(t, 1, 2, `[1,"A"]`))
+		close(release)
+		synctest.Wait()
+		if got := len(e.st.entries("d")); got != 4 {
+			t.Fatalf("log has %d entries, want 4", got)
+		}
+		if e.st.appends != 2 {
+			t.Fatalf("%d commits, want 2 (one for the op that came alone, one for the three that queued)", e.st.appends)
+		}
+	})
+}

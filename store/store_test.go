@@ -373,7 +373,7 @@ func TestMaxSeqRevOf(t *testing.T) {
 		`SELECT rev FROM ops WHERE doc = 'x' AND client = 'y' AND seq = 1`,
 	} {
 		plan := queryPlan(t, db, q)
-		if !strings.Contains(plan, "USING COVERING INDEX sqlite_autoindex_ops_2") {
+		if !strings.Contains(plan, "INDEX") || !strings.Contains(plan, "client=?") {
 			t.Errorf("plan of %s = %q; want the (doc, client, seq) index", q, plan)
 		}
 	}

@@ -1,0 +1,84 @@
+// The local person: a name and a colour, remembered in localStorage, with a
+// friendly random default. The client id is not stored: it is made once per
+// page load, because a duplicated tab copies sessionStorage and two tabs
+// must never share an id.
+
+const ADJECTIVES = [
+  'Quick', 'Calm', 'Bright', 'Brave', 'Clever', 'Gentle', 'Happy', 'Jolly', 'Kind', 'Lucky',
+  'Merry', 'Nimble', 'Proud', 'Quiet', 'Swift', 'Witty', 'Bold', 'Curious', 'Eager', 'Sunny',
+];
+const ANIMALS = [
+  'Otter', 'Fox', 'Owl', 'Panda', 'Badger', 'Heron', 'Lynx', 'Koala', 'Robin', 'Seal',
+  'Tiger', 'Whale', 'Wren', 'Yak', 'Zebra', 'Falcon', 'Hare', 'Ibis', 'Moose', 'Puffin',
+];
+// Colours that carry white text and read on a white page.
+export const COLORS = [
+  '#e5484d', '#f76b15', '#c27c00', '#30a46c', '#12a594', '#0090ff',
+  '#3e63dd', '#8e4ec6', '#d6409f', '#978365', '#0d74ce', '#6e56cf',
+];
+
+const COLOR_RE = /^#(?:[0-9a-fA-F]{3}){1,2}$/;
+export const MAX_NAME = 64;
+
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
+
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: defaults for this page only
+  }
+}
+
+// cleanName removes control characters and trims to the protocol's limit.
+export function cleanName(name) {
+  // eslint-disable-next-line no-control-regex
+  return String(name).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, MAX_NAME);
+}
+
+// safeColor returns c when it is a #rgb or #rrggbb colour, else a grey; it
+// goes into style values.
+export function safeColor(c) {
+  return typeof c === 'string' && COLOR_RE.test(c) ? c : '#888888';
+}
+
+// withAlpha turns #rgb / #rrggbb into #rrggbbaa.
+export function withAlpha(c, alpha) {
+  let hex = safeColor(c).slice(1);
+  if (hex.length === 3) hex = [...hex].map((x) => x + x).join('');
+  const a = Math.round(alpha * 255).toString(16).padStart(2, '0');
+  return `#${hex}${a}`;
+}
+
+export function initials(name) {
+  const words = cleanName(name).split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const chars = words.length === 1 ? [...words[0]].slice(0, 2) : [[...words[0]][0], [...words[1]][0]];
+  return chars.join('').toUpperCase();
+}
+
+export function loadIdentity() {
+  const s = storage();
+  let name = cleanName(s?.getItem('tandem.name') ?? '');
+  let color = s?.getItem('tandem.color') ?? '';
+  if (!name) {
+    name = `${pick(ADJECTIVES)} ${pick(ANIMALS)}`;
+    s?.setItem('tandem.name', name);
+  }
+  if (!COLOR_RE.test(color)) {
+    color = pick(COLORS);
+    s?.setItem('tandem.color', color);
+  }
+  return { name, color };
+}
+
+export function saveName(name) {
+  storage()?.setItem('tandem.name', name);
+}
+
+// newClientId makes a random id matching [A-Za-z0-9._:-]{1,64}.
+export function newClientId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return `c-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}

@@ -1,0 +1,105 @@
+// Other people's carets and selections in the editor.
+//
+// A StateField holds each peer's selections in positions of the current
+// document. Every change, local or remote, maps them (assoc 1: a caret
+// exactly at an insertion point moves after the inserted text, the rule the
+// server applies to stored selections). A presence message replaces a
+// peer's selections; the caller has already brought them from the server's
+// revision to the local document.
+
+import { StateEffect, StateField } from '@codemirror/state';
+import { Decoration, EditorView, WidgetType } from '@codemirror/view';
+
+import { safeColor, withAlpha } from './identity.js';
+
+// setPeer adds or replaces a peer: {client, name, color, sel} (sel may be
+// null to keep the known selections).
+export const setPeer = StateEffect.define();
+// removePeer removes the peer with this client id.
+export const removePeer = StateEffect.define();
+// resetPeers replaces every peer (after a join).
+export const resetPeers = StateEffect.define();
+
+function clampSel(sel, length) {
+  if (!Array.isArray(sel)) return [];
+  const clamp = (p) => Math.max(0, Math.min(length, Number.isInteger(p) ? p : 0));
+  return sel.filter((r) => Array.isArray(r) && r.length === 2).map(([a, h]) => [clamp(a), clamp(h)]);
+}
+
+export const peersField = StateField.define({
+  create: () => new Map(),
+  update(peers, tr) {
+    let next = peers;
+    if (tr.docChanged) {
+      next = new Map();
+      for (const [id, p] of peers) {
+        next.set(id, { ...p, sel: p.sel.map(([a, h]) => [tr.changes.mapPos(a, 1), tr.changes.mapPos(h, 1)]) });
+      }
+    }
+    const len = tr.newDoc.length;
+    for (const e of tr.effects) {
+      if (e.is(resetPeers)) {
+        next = new Map(e.value.map((p) => [p.client, { ...p, sel: clampSel(p.sel, len) }]));
+      } else if (e.is(setPeer)) {
+        if (next === peers) next = new Map(peers);
+        const old = next.get(e.value.client);
+        const sel = e.value.sel === null ? (old?.sel ?? []) : clampSel(e.value.sel, len);
+        next.set(e.value.client, { ...e.value, sel });
+      } else if (e.is(removePeer)) {
+        if (next === peers) next = new Map(peers);
+        next.delete(e.value);
+      }
+    }
+    return next;
+  },
+  provide: (f) => EditorView.decorations.from(f, decorate),
+});
+
+class CaretWidget extends WidgetType {
+  constructor(client, name, color) {
+    super();
+    this.client = client;
+    this.name = name;
+    this.color = color;
+  }
+
+  eq(other) {
+    return other.client === this.client && other.name === this.name && other.color === this.color;
+  }
+
+  toDOM() {
+    const caret = document.createElement('span');
+    caret.className = 'cm-remote-caret';
+    caret.dataset.client = this.client;
+    caret.style.borderLeftColor = this.color;
+    caret.setAttribute('aria-hidden', 'true');
+    const label = document.createElement('span');
+    label.className = 'cm-remote-label';
+    label.style.backgroundColor = this.color;
+    label.textContent = this.name;
+    caret.append(label);
+    return caret;
+  }
+
+  ignoreEvent() {
+    return true;
+  }
+}
+
+function decorate(peers) {
+  const decos = [];
+  for (const [client, p] of peers) {
+    const color = safeColor(p.color);
+    const mark = Decoration.mark({
+      class: 'cm-remote-selection',
+      attributes: { style: `background-color: ${withAlpha(color, 0.22)}` },
+    });
+    for (const [anchor, head] of p.sel) {
+      const from = Math.min(anchor, head);
+      const to = Math.max(anchor, head);
+      if (from < to) decos.push(mark.range(from, to));
+      decos.push(Decoration.widget({ widget: new CaretWidget(client, p.name, color), side: 1 }).range(head));
+    }
+  }
+  return Decoration.set(decos, true);
+}
