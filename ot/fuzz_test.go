@@ -96,7 +96,7 @@ func refDecode(in string) (ot.Op, error) {
 	}
 	out := ot.Op{}
 	var ins strings.Builder
-	del := 0
+	del, span := 0, 0
 	flush := func() {
 		if ins.Len() > 0 {
 			out = append(out, ot.Insert(ins.String()))
@@ -129,6 +129,10 @@ func refDecode(in string) (ot.Op, error) {
 				fail(ot.ErrBadOp)
 				continue
 			}
+			// Merged counts past the bound would not decode again.
+			if span += max(n, -n); span > 1<<40 {
+				fail(ot.ErrBadOp)
+			}
 			if n < 0 {
 				del -= n
 				continue
@@ -149,7 +153,7 @@ func refDecode(in string) (ot.Op, error) {
 }
 
 // refCount accepts only the JSON integers -?[1-9][0-9]* of magnitude at most
-// 2^40.
+// 2^40; the op as a whole must span at most 2^40 units too.
 func refCount(s string) (int, bool) {
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || digits[0] < '1' || digits[0] > '9' || len(digits) > 13 {
@@ -233,7 +237,7 @@ func FuzzApplyTransformCompose(f *testing.F) {
 	f.Add("a😀b", []byte{0, 0, 1, 1}, []byte{0, 3, 2, 12}, []byte{1, 0})         // delete an emoji against typing one
 	f.Add("😀🎉", []byte{0, 0x80, 2, 3}, []byte{1, 2}, []byte(nil))               // a retains half an emoji: refused
 	f.Add("中文e\u0301", []byte{1, 3, 2, 7}, []byte{2, 14, 0, 1}, []byte{1, 0})   // CJK and a combining mark
-	f.Add("", []byte{2, 12}, []byte{2, 13}, []byte{0, 0x80})                    // c keeps half of a's inserted emoji: Compose refuses
+	f.Add("", []byte{2, 12}, []byte{2, 13}, []byte{0, 0x80, 2, 0})              // c keeps half of a's inserted emoji: Compose refuses
 	f.Fuzz(func(t *testing.T, doc string, progA, progB, progC []byte) {
 		doc = strings.ToValidUTF8(doc, "?")
 		if len(doc) > 256 {

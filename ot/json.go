@@ -20,6 +20,10 @@ func (op Op) MarshalJSON() ([]byte, error) {
 			b = strconv.AppendInt(b, int64(c.N), 10)
 			continue
 		}
+		if !utf8.ValidString(c.S) {
+			// json.Marshal would silently write U+FFFD instead.
+			return nil, fmt.Errorf("component %d: %w", i, ErrInvalidUnicode)
+		}
 		s, err := json.Marshal(c.S)
 		if err != nil {
 			return nil, err
@@ -29,14 +33,17 @@ func (op Op) MarshalJSON() ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-// maxCount bounds a retain or delete count so that sums cannot overflow.
+// maxCount bounds a retain or delete count, and the span of a whole op (the
+// sum of its counts), so that sums cannot overflow and merged counts stay
+// within the bound, which keeps decode(encode(op)) == op.
 const maxCount = 1 << 40
 
 // UnmarshalJSON decodes the ot.js form and normalises it as ot.js does
 // (merging, moving an insert before a delete, dropping empty inserts). It
-// refuses zero, non-integers (1.5, 2.0, 1e1), values other than numbers and
-// strings, and strings with a lone surrogate escape or invalid UTF-8, which
-// encoding/json would silently turn into U+FFFD.
+// refuses zero, non-integers (1.5, 2.0, 1e1), counts or a total span above
+// maxCount, values other than numbers and strings, and strings with a lone
+// surrogate escape or invalid UTF-8, which encoding/json would silently turn
+// into U+FFFD.
 func (op *Op) UnmarshalJSON(data []byte) error {
 	// json.Unmarshal turns null into a nil slice without complaint; ot.js
 	// refuses it, and so must we.
@@ -45,10 +52,14 @@ func (op *Op) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("operation must be a JSON array: %w", ErrBadOp)
 	}
 	out := make(Op, 0, len(raw))
+	span := 0
 	for i, r := range raw {
 		c, err := decodeComponent(r)
 		if err != nil {
 			return fmt.Errorf("element %d (%s): %w", i, clip(r), err)
+		}
+		if span += max(c.N, -c.N); span > maxCount {
+			return fmt.Errorf("operation spans more than %d units: %w", maxCount, ErrBadOp)
 		}
 		out.add(c)
 	}

@@ -74,6 +74,8 @@ func TestDecodeRefusesMalformed(t *testing.T) {
 		`[1,`,                       // truncated
 		`[1099511627777]`,           // count beyond the overflow guard
 		`[-1099511627777]`,          // ditto, negative
+		`[1, 1099511627776]`,        // merged, the retain would pass the bound
+		`[1099511627776, -1]`,       // the whole op spans past the bound
 		`[99999999999999999999999]`, // does not fit an int
 		`[1] [2]`,                   // trailing data
 	} {
@@ -158,7 +160,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for _, op := range []ot.Op{
 		{},
 		{ot.Retain(3)},
-		{ot.Retain(1), ot.Insert("中文😀e\u0301<&>"), ot.Delete(2), ot.Retain(1 << 40)},
+		{ot.Retain(1), ot.Insert("中文😀e\u0301<&>"), ot.Delete(2), ot.Retain(1<<40 - 3)}, // spans exactly the bound
 		{ot.Insert("\x00\u2028\u2029")},
 	} {
 		b, err := json.Marshal(op)
@@ -183,6 +185,10 @@ func TestDecodeInsideStruct(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"op":[1,"\ud83d"]}`), &m); !errors.Is(err, ot.ErrInvalidUnicode) {
 		t.Errorf("decode message with lone surrogate: %v, want ErrInvalidUnicode", err)
+	}
+	// encoding/json hands null to UnmarshalJSON; it is not the empty op.
+	if err := json.Unmarshal([]byte(`{"op":null}`), &m); !errors.Is(err, ot.ErrBadOp) {
+		t.Errorf("decode message with a null op: %v, want ErrBadOp", err)
 	}
 	if err := json.Unmarshal([]byte(`{"op":[2,"x",-1]}`), &m); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,11 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 	if a.BaseLen() != b.BaseLen() {
 		return nil, nil, fmt.Errorf("transform: ops span %d and %d units: %w", a.BaseLen(), b.BaseLen(), ErrBaseLength)
 	}
-	aPrime = make(Op, 0, len(a)+2)
-	bPrime = make(Op, 0, len(b)+2)
+	// One allocation for both results: a transformed op has at most one
+	// component more per component of the other op.
+	ka, kb := len(a)+len(b), len(a)+len(b)
+	buf := make(Op, 0, ka+kb)
+	aPrime, bPrime = buf[:0:ka], buf[ka:ka:ka+kb]
 	i, j := 0, 0
 	var x, y Component // the current, possibly partly consumed, components
 	if i < len(a) {

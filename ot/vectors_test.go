@@ -25,6 +25,52 @@ var refusedOnPurpose = map[string]string{
 	// reason, e.g. "astral-17": "deletes the low half of 😀".
 }
 
+// TestRefusalsOTJSWouldAccept lists, beyond the vectors, the inputs ot.js
+// 0.0.15 accepts and we refuse on purpose, each with the reason: they would
+// leave invalid Unicode in the text, or are not the integers the format
+// means.
+func TestRefusalsOTJSWouldAccept(t *testing.T) {
+	tests := []struct {
+		name   string
+		run    func() error
+		want   error
+		reason string
+	}{
+		{"float retain", decodeErr(`[1.5]`), ot.ErrBadOp, "ot.js keeps 1.5 and slices strings with it"},
+		{"integral float", decodeErr(`[2.0]`), ot.ErrBadOp, "JSON.parse reads 2; we accept only integer syntax, as the protocol says"},
+		{"exponent", decodeErr(`[1e1]`), ot.ErrBadOp, "JSON.parse reads 10; ditto"},
+		{"huge count", decodeErr(`[1099511627777]`), ot.ErrBadOp, "no document is that long; the bound keeps sums from overflowing"},
+		{"lone surrogate insert", decodeErr(`[1,"\ud83d"]`), ot.ErrInvalidUnicode, "ot.js inserts half a character"},
+		{"insert between the halves of an emoji", applyErr("😀", op(1, "x", 1)), ot.ErrSurrogateSplit, "ot.js splits 😀 into two lone surrogates"},
+		{"delete half an emoji", applyErr("😀", op(1, -1)), ot.ErrSurrogateSplit, "ot.js leaves a lone surrogate"},
+		{"compose keeps half an inserted emoji", func() error {
+			_, err := ot.Compose(op("😀"), op(1, -1))
+			return err
+		}, ot.ErrSurrogateSplit, "ot.js composes to [\"\\ud83d\"]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.run(); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v (we refuse because %s)", err, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func decodeErr(s string) func() error {
+	return func() error {
+		var o ot.Op
+		return json.Unmarshal([]byte(s), &o)
+	}
+}
+
+func applyErr(doc string, o ot.Op) func() error {
+	return func() error {
+		_, err := ot.Apply(doc, o)
+		return err
+	}
+}
+
 // vectorOutcome holds every result field of every case kind; a case fills
 // the fields of its kind. Ops are compared decoded, component by component.
 type vectorOutcome struct {

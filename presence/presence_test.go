@@ -17,12 +17,12 @@ func TestApplyMovesEveryCursor(t *testing.T) {
 		op   ot.Op
 		want []ot.Range
 	}{
-		{"cursor after an insertion point moves right", []ot.Range{{5, 5}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{8, 8}}},
-		{"cursor before an insertion point stays", []ot.Range{{1, 1}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{1, 1}}},
-		{"cursor exactly at an insertion point moves after it", []ot.Range{{2, 2}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{5, 5}}},
-		{"cursor inside a deleted range goes to its start", []ot.Range{{4, 4}}, ot.Op{ot.Retain(2), ot.Delete(3), ot.Retain(1)}, []ot.Range{{2, 2}}},
-		{"selection ends move independently", []ot.Range{{1, 5}}, ot.Op{ot.Retain(3), ot.Insert("ab"), ot.Retain(3)}, []ot.Range{{1, 7}}},
-		{"emoji counts two units", []ot.Range{{3, 3}}, ot.Op{ot.Insert("😀"), ot.Retain(6)}, []ot.Range{{5, 5}}},
+		{"cursor after an insertion point moves right", []ot.Range{{Anchor: 5, Head: 5}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{Anchor: 8, Head: 8}}},
+		{"cursor before an insertion point stays", []ot.Range{{Anchor: 1, Head: 1}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{Anchor: 1, Head: 1}}},
+		{"cursor exactly at an insertion point moves after it", []ot.Range{{Anchor: 2, Head: 2}}, ot.Op{ot.Retain(2), ot.Insert("xyz"), ot.Retain(4)}, []ot.Range{{Anchor: 5, Head: 5}}},
+		{"cursor inside a deleted range goes to its start", []ot.Range{{Anchor: 4, Head: 4}}, ot.Op{ot.Retain(2), ot.Delete(3), ot.Retain(1)}, []ot.Range{{Anchor: 2, Head: 2}}},
+		{"selection ends move independently", []ot.Range{{Anchor: 1, Head: 5}}, ot.Op{ot.Retain(3), ot.Insert("ab"), ot.Retain(3)}, []ot.Range{{Anchor: 1, Head: 7}}},
+		{"emoji counts two units", []ot.Range{{Anchor: 3, Head: 3}}, ot.Op{ot.Insert("😀"), ot.Retain(6)}, []ot.Range{{Anchor: 5, Head: 5}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestDueRelaysAtMostOncePerInterval(t *testing.T) {
 	if due, next := s.Due(t0); len(due) != 0 || !next.IsZero() {
 		t.Fatalf("nothing changed: due %v next %v, want none", due, next)
 	}
-	s.Update("a", []ot.Range{{1, 1}})
+	s.Update("a", []ot.Range{{Anchor: 1, Head: 1}})
 	now := t0.Add(10 * time.Millisecond)
 	due, next := s.Due(now)
 	if len(due) != 0 || !next.Equal(t0.Add(Interval)) {
@@ -56,13 +56,13 @@ func TestDueRelaysAtMostOncePerInterval(t *testing.T) {
 	if len(due) != 1 || due[0].Client != "a" {
 		t.Fatalf("due %v, want a", due)
 	}
-	s.Update("a", []ot.Range{{2, 2}})
-	s.Update("a", []ot.Range{{3, 3}})
+	s.Update("a", []ot.Range{{Anchor: 2, Head: 2}})
+	s.Update("a", []ot.Range{{Anchor: 3, Head: 3}})
 	if due, _ := s.Due(now.Add(Interval - time.Millisecond)); len(due) != 0 {
 		t.Fatalf("relayed twice within %v: %v", Interval, due)
 	}
 	due, _ = s.Due(now.Add(Interval))
-	if len(due) != 1 || !cmp.Equal(due[0].Sel, []ot.Range{{3, 3}}) {
+	if len(due) != 1 || !cmp.Equal(due[0].Sel, []ot.Range{{Anchor: 3, Head: 3}}) {
 		t.Fatalf("due %v, want a at 3 (the latest)", due)
 	}
 }
@@ -77,7 +77,7 @@ func TestLeaveRemovesThePeer(t *testing.T) {
 	if got := s.All(); len(got) != 1 || got[0].Client != "b" {
 		t.Fatalf("All = %v, want only b", got)
 	}
-	s.Update("a", []ot.Range{{1, 1}}) // unknown peers are ignored
+	s.Update("a", []ot.Range{{Anchor: 1, Head: 1}}) // unknown peers are ignored
 	if _, ok := s.Get("a"); ok {
 		t.Fatal("a is back after Update")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -718,3 +719,32 @@ func benchmarkAppend(b *testing.B, group int) {
 
 func BenchmarkAppend1(b *testing.B)  { benchmarkAppend(b, 1) }
 func BenchmarkAppend50(b *testing.B) { benchmarkAppend(b, 50) }
+
+func TestOpenOddPath(t *testing.T) {
+	ctx := context.Background()
+	// Characters that mean something in a URI must reach the file system
+	// as they are.
+	path := filepath.Join(t.TempDir(), "my docs #1", "ça?va%20.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	d, err := db.CreateDoc(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file not at %q: %v", path, err)
+	}
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen %q: %v", path, err)
+	}
+	defer db.Close()
+	if _, err := db.GetDoc(ctx, d.ID); err != nil {
+		t.Errorf("GetDoc after reopening %q: %v", path, err)
+	}
+}
