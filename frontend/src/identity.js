@@ -50,10 +50,14 @@ export function withAlpha(c, alpha) {
   return `#${hex}${a}`;
 }
 
+// initials are the first letters (or digits) of the first two words.
 export function initials(name) {
-  const words = cleanName(name).split(/\s+/).filter(Boolean);
+  const words = cleanName(name)
+    .split(/\s+/)
+    .map((w) => w.match(/[\p{L}\p{N}]/gu) ?? [])
+    .filter((chars) => chars.length > 0);
   if (words.length === 0) return '?';
-  const chars = words.length === 1 ? [...words[0]].slice(0, 2) : [[...words[0]][0], [...words[1]][0]];
+  const chars = words.length === 1 ? words[0].slice(0, 2) : [words[0][0], words[1][0]];
   return chars.join('').toUpperCase();
 }
 

@@ -1,16 +1,19 @@
 // Other people's carets and selections in the editor.
 //
 // A StateField holds each peer's selections in positions of the current
-// document. Every change, local or remote, maps them (assoc 1: a caret
-// exactly at an insertion point moves after the inserted text, the rule the
-// server applies to stored selections). A presence message replaces a
+// document. Every change, local or remote, moves them by ot.js's cursor rule,
+// the one the server applies to stored selections: a caret exactly at an
+// insertion point moves after the inserted text. (CodeMirror's own mapPos
+// differs at the start of a replaced range, so it is not used.) A presence message replaces a
 // peer's selections; the caller has already brought them from the server's
 // revision to the local document.
 
 import { StateEffect, StateField } from '@codemirror/state';
 import { Decoration, EditorView, WidgetType } from '@codemirror/view';
 
+import { changesToOp } from './cmops.js';
 import { safeColor, withAlpha } from './identity.js';
+import { transformSelection } from './ot.js';
 
 // setPeer adds or replaces a peer: {client, name, color, sel} (sel may be
 // null to keep the known selections).
@@ -30,11 +33,10 @@ export const peersField = StateField.define({
   create: () => new Map(),
   update(peers, tr) {
     let next = peers;
-    if (tr.docChanged) {
+    if (tr.docChanged && peers.size > 0) {
+      const op = changesToOp(tr.changes, tr.startState.doc.length);
       next = new Map();
-      for (const [id, p] of peers) {
-        next.set(id, { ...p, sel: p.sel.map(([a, h]) => [tr.changes.mapPos(a, 1), tr.changes.mapPos(h, 1)]) });
-      }
+      for (const [id, p] of peers) next.set(id, { ...p, sel: transformSelection(op, p.sel) });
     }
     const len = tr.newDoc.length;
     for (const e of tr.effects) {
