@@ -321,8 +321,11 @@ func (h *hub) refuseJoin(c *Conn, err error) {
 }
 
 // fail sends an error to c and closes it with the code's close code.
-func (h *hub) fail(c *Conn, code, msg string) {
-	c.peer.Send(wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg}))
+func (h *hub) fail(c *Conn, code, msg string) { h.failOp(c, nil, code, msg) }
+
+// failOp is fail for a refused op: the error names the op's seq.
+func (h *hub) failOp(c *Conn, seq *int, code, msg string) {
+	c.peer.Send(wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg, Seq: seq}))
 	c.peer.Close(wire.CloseFor(code), msg)
 	h.drop(c)
 }
@@ -380,7 +383,7 @@ func opMessage(e Entry) *wire.Message {
 // in memory, and queue the entry for the group commit.
 func (h *hub) op(c *Conn, msg *wire.Message) {
 	if msg.Seq == nil || *msg.Seq < 1 {
-		h.fail(c, wire.CodeBadSeq, "seq must be a positive integer")
+		h.failOp(c, msg.Seq, wire.CodeBadSeq, "seq must be a positive integer")
 		return
 	}
 	seq := *msg.Seq
@@ -399,15 +402,15 @@ func (h *hub) op(c *Conn, msg *wire.Message) {
 		return
 	}
 	if seq > highest+1 {
-		h.fail(c, wire.CodeBadSeq, fmt.Sprintf("seq %d skips ahead: the next is %d", seq, highest+1))
+		h.failOp(c, msg.Seq, wire.CodeBadSeq, fmt.Sprintf("seq %d skips ahead: the next is %d", seq, highest+1))
 		return
 	}
 	if msg.Rev == nil || *msg.Rev < 0 || *msg.Rev > h.rev {
-		h.fail(c, wire.CodeBadRev, fmt.Sprintf("rev must be between 0 and %d", h.rev))
+		h.failOp(c, msg.Seq, wire.CodeBadRev, fmt.Sprintf("rev must be between 0 and %d", h.rev))
 		return
 	}
 	if msg.Op == nil {
-		h.fail(c, wire.CodeBadOp, "missing op")
+		h.failOp(c, msg.Seq, wire.CodeBadOp, "missing op")
 		return
 	}
 	op := msg.Op
@@ -419,16 +422,16 @@ func (h *hub) op(c *Conn, msg *wire.Message) {
 	for _, r := range recs {
 		op, _, err = ot.Transform(op, r.Op)
 		if err != nil {
-			h.fail(c, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", *msg.Rev, err))
+			h.failOp(c, msg.Seq, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", *msg.Rev, err))
 			return
 		}
 	}
 	if n := op.TargetLen(); n > h.m.cfg.MaxDocLen {
-		h.fail(c, wire.CodeDocTooLarge, fmt.Sprintf("the document would be %d units long; the limit is %d", n, h.m.cfg.MaxDocLen))
+		h.failOp(c, msg.Seq, wire.CodeDocTooLarge, fmt.Sprintf("the document would be %d units long; the limit is %d", n, h.m.cfg.MaxDocLen))
 		return
 	}
 	if err := h.text.Apply(op); err != nil {
-		h.fail(c, codeOf(err), err.Error())
+		h.failOp(c, msg.Seq, codeOf(err), err.Error())
 		return
 	}
 	h.rev++

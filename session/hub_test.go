@@ -158,6 +158,9 @@ func TestRefusedOpClosesOnlyItsAuthor(t *testing.T) {
 				if len(got) != 1 || got[0].Type != wire.TypeError || got[0].Code != tc.code {
 					t.Fatalf("author got %+v, want error %s", got, tc.code)
 				}
+				if want := tc.msg(t).Seq; got[0].Seq == nil || *got[0].Seq != *want {
+					t.Fatalf("error names seq %v, want %d", got[0].Seq, *want)
+				}
 				if c := a.closeCode(); c != wire.CloseResync {
 					t.Fatalf("author closed with %d, want %d", c, wire.CloseResync)
 				}

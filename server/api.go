@@ -1,0 +1,436 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
+)
+
+// API error codes. Each maps to one HTTP status in statusOf, the only place
+// where errors become statuses.
+const (
+	codeBadRequest       = "bad_request"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeForbidden        = "forbidden"
+	codeUnsupportedMedia = "unsupported_media_type"
+	codeTooLarge         = "too_large"
+	codeUnavailable      = "unavailable"
+	codeInternal         = "internal"
+)
+
+// apiError is a refused HTTP request: a machine code and a message for
+// people.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func apiErrorf(code, format string, args ...any) *apiError {
+	return &apiError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func statusOf(code string) int {
+	switch code {
+	case codeBadRequest:
+		return http.StatusBadRequest
+	case codeNotFound:
+		return http.StatusNotFound
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case codeForbidden:
+		return http.StatusForbidden
+	case codeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case codeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case codeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return codeBadRequest
+	case http.StatusNotFound:
+		return codeNotFound
+	case http.StatusMethodNotAllowed:
+		return codeMethodNotAllowed
+	case http.StatusForbidden:
+		return codeForbidden
+	case http.StatusUnsupportedMediaType:
+		return codeUnsupportedMedia
+	case http.StatusRequestEntityTooLarge:
+		return codeTooLarge
+	case http.StatusServiceUnavailable:
+		return codeUnavailable
+	}
+	if status >= 400 && status < 500 {
+		return codeBadRequest
+	}
+	return codeInternal
+}
+
+// writeError writes the error body {"error":{"code","message"}}.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]*apiError{"error": {Code: code, Message: msg}})
+}
+
+// handleError is Echo's error handler: it turns any error into the API's
+// error body.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var (
+		ae    *apiError
+		he    *echo.HTTPError
+		maxer *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, session.ErrNotFound):
+		ae = &apiError{Code: codeNotFound, Message: "no such document"}
+	case errors.As(err, &maxer):
+		ae = apiErrorf(codeTooLarge, "the request body is over %d bytes", maxer.Limit)
+	case errors.As(err, &he):
+		ae = &apiError{Code: codeForStatus(he.Code), Message: strings.ToLower(fmt.Sprint(he.Message))}
+	default:
+		ae = &apiError{Code: codeInternal, Message: "internal error"}
+	}
+	status := statusOf(ae.Code)
+	if status >= 500 {
+		s.log.Error("http request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	writeError(c.Response(), status, ae.Code, ae.Message)
+}
+
+// routes builds the Echo instance.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.logRequests, s.recover)
+
+	api := e.Group("/api")
+	api.POST("/docs", s.createDoc, s.mutating)
+	api.GET("/docs", s.listDocs)
+	api.GET("/docs/:id", s.getDoc)
+	api.PATCH("/docs/:id", s.renameDoc, s.mutating)
+	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
+	api.GET("/docs/:id/ops", s.getOps)
+	api.GET("/docs/:id/ws", s.handleWS)
+	// Everything else under /api is answered here, in JSON, rather than by
+	// the browser app.
+	api.Any("/*", func(c echo.Context) error {
+		r := c.Request()
+		if apiPath.MatchString(r.URL.Path) {
+			return apiErrorf(codeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
+		}
+		return apiErrorf(codeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
+	})
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", s.metrics)
+	if s.cfg.App != nil {
+		e.Any("/*", echo.WrapHandler(s.cfg.App))
+	}
+	return e
+}
+
+// apiPath matches the paths of the API's endpoints.
+var apiPath = regexp.MustCompile(`^/api/docs(/[^/]+(/ops|/ws)?)?$`)
+
+// recover turns a panic in a handler into a 500 and a log line.
+func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("server: panic in %s %s: %v", c.Request().Method, c.Request().URL.Path, v)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// logRequests logs every request at debug level and counts it for
+// /metrics.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // writes the response, so the status below is final
+		}
+		req, res := c.Request(), c.Response()
+		s.http.count(req.Method, res.Status)
+		s.log.Debug("http request", "method", req.Method, "path", req.URL.Path, "status", res.Status,
+			"bytes", res.Size, "duration", time.Since(start), "remote", req.RemoteAddr)
+		return nil
+	}
+}
+
+// mutating guards requests that change something: no foreign Origin (no
+// cross-site form posts) and, for a request with a body, a JSON content
+// type. The body is limited to Config.MaxBody.
+func (s *Server) mutating(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if !s.originAllowed(r) {
+			return apiErrorf(codeForbidden, "origin %q is not allowed", r.Header.Get("Origin"))
+		}
+		ct := r.Header.Get("Content-Type")
+		// DELETE carries no body; it may omit the content type (a
+		// cross-site page cannot send a DELETE without CORS approval).
+		if !(r.Method == http.MethodDelete && ct == "") {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || mt != "application/json" {
+				return apiErrorf(codeUnsupportedMedia, "Content-Type must be application/json, not %q", ct)
+			}
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		return next(c)
+	}
+}
+
+// decodeBody decodes a JSON body into v; an empty body leaves v as it is.
+func decodeBody(c echo.Context, v any) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var maxer *http.MaxBytesError
+		if errors.As(err, &maxer) {
+			return err
+		}
+		return apiErrorf(codeBadRequest, "reading the body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return apiErrorf(codeBadRequest, "the body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// maxTitle is the longest title in UTF-16 units.
+const maxTitle = 200
+
+// cleanTitle removes control characters and surrounding space; an empty
+// title becomes "Untitled".
+func cleanTitle(t string) (string, error) {
+	t = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, t))
+	if n := len(utf16.Encode([]rune(t))); n > maxTitle {
+		return "", apiErrorf(codeBadRequest, "the title is %d characters long; at most %d", n, maxTitle)
+	}
+	if t == "" {
+		t = "Untitled"
+	}
+	return t, nil
+}
+
+// docJSON is a document in API answers. Text and Editors appear only where
+// the protocol lists them.
+type docJSON struct {
+	ID      string    `json:"id"`
+	Title   string    `json:"title"`
+	Rev     int       `json:"rev"`
+	Size    int       `json:"size"`
+	Text    *string   `json:"text,omitempty"`
+	Updated time.Time `json:"updated"`
+	Editors *int      `json:"editors,omitempty"`
+}
+
+func toJSON(d store.Doc) docJSON {
+	return docJSON{ID: d.ID, Title: d.Title, Rev: d.Rev, Size: d.Size, Updated: d.Updated.UTC()}
+}
+
+type titleBody struct {
+	Title *string `json:"title"`
+}
+
+// POST /api/docs {"title"?} -> 201 document
+func (s *Server) createDoc(c echo.Context) error {
+	var body titleBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	title := ""
+	if body.Title != nil {
+		title = *body.Title
+	}
+	title, err := cleanTitle(title)
+	if err != nil {
+		return err
+	}
+	d, err := s.db.CreateDoc(c.Request().Context(), title)
+	if err != nil {
+		return err
+	}
+	s.log.Info("document created", "doc", d.ID, "title", d.Title)
+	return c.JSON(http.StatusCreated, toJSON(d))
+}
+
+// GET /api/docs -> documents, most recently edited first
+func (s *Server) listDocs(c echo.Context) error {
+	docs, err := s.db.ListDocs(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]docJSON, len(docs))
+	for i, d := range docs {
+		out[i] = toJSON(d)
+		n := s.mgr.Editors(d.ID)
+		out[i].Editors = &n
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// GET /api/docs/{id}[?rev=N] -> document with its text
+func (s *Server) getDoc(c echo.Context) error {
+	ctx := c.Request().Context()
+	d, err := s.db.GetDoc(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	rev := d.Rev
+	if q := c.QueryParam("rev"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 {
+			return apiErrorf(codeBadRequest, "rev must be a non-negative integer, not %q", q)
+		}
+		if n > d.Rev {
+			return apiErrorf(codeNotFound, "revision %d is past the current revision %d", n, d.Rev)
+		}
+		rev = n
+	}
+	text, err := s.db.TextAt(ctx, d.ID, rev)
+	if err != nil {
+		return err
+	}
+	out := toJSON(d)
+	out.Rev, out.Text = rev, &text
+	if rev != d.Rev {
+		out.Size = ot.Len(text)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// PATCH /api/docs/{id} {"title"} -> document
+func (s *Server) renameDoc(c echo.Context) error {
+	var body titleBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Title == nil {
+		return apiErrorf(codeBadRequest, "the body must hold a title")
+	}
+	title, err := cleanTitle(*body.Title)
+	if err != nil {
+		return err
+	}
+	d, err := s.db.RenameDoc(c.Request().Context(), c.Param("id"), title)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toJSON(d))
+}
+
+// DELETE /api/docs/{id} -> 204; connected sockets get not_found and 4004
+func (s *Server) deleteDoc(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.db.DeleteDoc(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.mgr.Deleted(id)
+	s.log.Info("document deleted", "doc", id)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// maxOps is the most log entries one /ops answer holds.
+const maxOps = 10000
+
+type entryJSON struct {
+	Rev    int       `json:"rev"`
+	Op     ot.Op     `json:"op"`
+	Client string    `json:"client"`
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+}
+
+// GET /api/docs/{id}/ops?from=N&to=M -> log entries with from <= rev <= to
+func (s *Server) getOps(c echo.Context) error {
+	ctx := c.Request().Context()
+	d, err := s.db.GetDoc(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	from, err := intParam(c, "from", 1)
+	if err != nil {
+		return err
+	}
+	to, err := intParam(c, "to", d.Rev)
+	if err != nil {
+		return err
+	}
+	from = max(from, 1)
+	to = min(to, d.Rev, from+maxOps-1)
+	out := []entryJSON{}
+	if from <= to {
+		es, err := s.db.Entries(ctx, d.ID, from, to)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			out = append(out, entryJSON{Rev: e.Rev, Op: e.Op, Client: e.Client, Seq: e.Seq, Time: e.Time.UTC()})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func intParam(c echo.Context, name string, def int) (int, error) {
+	q := c.QueryParam(name)
+	if q == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 {
+		return 0, apiErrorf(codeBadRequest, "%s must be a non-negative integer, not %q", name, q)
+	}
+	return n, nil
+}
+
+// GET /healthz -> 200 when the database answers
+func (s *Server) healthz(c echo.Context) error {
+	if err := s.db.Ping(c.Request().Context()); err != nil {
+		s.log.Error("health check", "err", err)
+		return apiErrorf(codeUnavailable, "the database is not reachable")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

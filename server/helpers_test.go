@@ -1,0 +1,281 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tandem-editor/tandem/wire"
+)
+
+// testLogger discards logs unless TANDEM_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("TANDEM_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// newTestServer starts a Server on a fresh database behind httptest.
+func newTestServer(t *testing.T, mod func(*Config)) (*Server, *httptest.Server) {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), Logger: testLogger()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		ts.Close()
+	})
+	return srv, ts
+}
+
+// do sends an HTTP request; hdr holds extra headers as name, value pairs.
+func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return res.StatusCode, b
+}
+
+const jsonCT = "application/json"
+
+// createDoc creates a document and returns its id.
+func createDoc(t *testing.T, ts *httptest.Server) string {
+	t.Helper()
+	code, body := do(t, "POST", ts.URL+"/api/docs", `{"title":"test"}`, "Content-Type", jsonCT)
+	if code != http.StatusCreated {
+		t.Fatalf("create doc: got status %d (%s), want 201", code, body)
+	}
+	var d docJSON
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatalf("create doc: %v", err)
+	}
+	return d.ID
+}
+
+// errorCode decodes an error body and returns its code.
+func errorCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error apiError `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" {
+		t.Fatalf("not an error body: %s", body)
+	}
+	return e.Error.Code
+}
+
+// wsClient is a test WebSocket client.
+type wsClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func wsURL(ts *httptest.Server, doc string) string {
+	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/api/docs/" + doc + "/ws"
+}
+
+func dial(t *testing.T, ts *httptest.Server, doc string) *wsClient {
+	t.Helper()
+	c, res, err := websocket.DefaultDialer.Dial(wsURL(ts, doc), nil)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("dial: %v (status %d)", err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wsClient{t: t, c: c}
+}
+
+// sendRaw sends a text frame.
+func (w *wsClient) sendRaw(s string) {
+	w.t.Helper()
+	w.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := w.c.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		w.t.Fatalf("send %.80s: %v", s, err)
+	}
+}
+
+// read returns the next message, or the error that ended the socket. The
+// deadline only guards against a hang.
+func (w *wsClient) read() (wire.Message, error) {
+	w.c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, b, err := w.c.ReadMessage()
+	if err != nil {
+		return wire.Message{}, err
+	}
+	var m wire.Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		w.t.Fatalf("server sent a message that does not decode: %s: %v", b, err)
+	}
+	return m, nil
+}
+
+// next returns the next message of type typ, skipping presence and leave
+// messages when typ is neither. Any other message fails the test.
+func (w *wsClient) next(typ string) wire.Message {
+	w.t.Helper()
+	for range 1000 {
+		m, err := w.read()
+		if err != nil {
+			w.t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		if m.Type == typ {
+			return m
+		}
+		if m.Type == wire.TypePresence || m.Type == wire.TypeLeave {
+			continue
+		}
+		w.t.Fatalf("waiting for %s: got %+v", typ, m)
+	}
+	w.t.Fatalf("waiting for %s: too many other messages", typ)
+	return wire.Message{}
+}
+
+// expectError reads the next non-presence message and checks it is an error
+// with the given code.
+func (w *wsClient) expectError(code string) wire.Message {
+	w.t.Helper()
+	m := w.next(wire.TypeError)
+	if m.Code != code {
+		w.t.Fatalf("got error %q (%s), want %q", m.Code, m.Message, code)
+	}
+	return m
+}
+
+// expectClose reads until the socket ends and checks the close code. It
+// returns the messages read before the close.
+func (w *wsClient) expectClose(code int) []wire.Message {
+	w.t.Helper()
+	var msgs []wire.Message
+	for range 100000 {
+		m, err := w.read()
+		if err == nil {
+			msgs = append(msgs, m)
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			w.t.Fatalf("got %v, want close %d (after %d messages)", err, code, len(msgs))
+		}
+		if ce.Code != code {
+			w.t.Fatalf("got close %d %q, want %d", ce.Code, ce.Text, code)
+		}
+		return msgs
+	}
+	w.t.Fatalf("no close after 100000 messages")
+	return nil
+}
+
+// join sends a join and reads up to joined; it returns the messages before
+// joined (snapshot or catch-up ops) and joined itself.
+func (w *wsClient) join(client string, rev *int) ([]wire.Message, wire.Message) {
+	w.t.Helper()
+	m := map[string]any{"type": "join", "client": client, "name": "N " + client, "color": "#123"}
+	if rev != nil {
+		m["rev"] = *rev
+	}
+	b, _ := json.Marshal(m)
+	w.sendRaw(string(b))
+	var before []wire.Message
+	for range 100000 {
+		m, err := w.read()
+		if err != nil {
+			w.t.Fatalf("join: %v", err)
+		}
+		switch m.Type {
+		case wire.TypeJoined:
+			return before, m
+		case wire.TypeSnapshot, wire.TypeOp:
+			before = append(before, m)
+		case wire.TypePresence, wire.TypeLeave:
+		default:
+			w.t.Fatalf("join: got %+v", m)
+		}
+	}
+	w.t.Fatalf("join: no joined")
+	return nil, wire.Message{}
+}
+
+// submit sends an op and waits for its ack, returning the ack's revision.
+func (w *wsClient) submit(rev, seq int, op string) int {
+	w.t.Helper()
+	w.sendRaw(`{"type":"op","rev":` + itoa(rev) + `,"seq":` + itoa(seq) + `,"op":` + op + `}`)
+	a := w.next(wire.TypeAck)
+	if a.Seq == nil || *a.Seq != seq || a.Rev == nil {
+		w.t.Fatalf("got ack %+v, want seq %d", a, seq)
+	}
+	return *a.Rev
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// docText returns the text and revision from GET /api/docs/{id}.
+func docText(t *testing.T, ts *httptest.Server, id string) (string, int) {
+	t.Helper()
+	code, body := do(t, "GET", ts.URL+"/api/docs/"+id, "")
+	if code != http.StatusOK {
+		t.Fatalf("get doc: status %d: %s", code, body)
+	}
+	var d docJSON
+	if err := json.Unmarshal(body, &d); err != nil || d.Text == nil {
+		t.Fatalf("get doc: %s: %v", body, err)
+	}
+	return *d.Text, d.Rev
+}
+
+// waitFor polls cond until it holds, failing after a generous bound (a
+// guard against hangs, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 2000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("gave up waiting for %s", what)
+}

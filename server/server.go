@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/olahol/melody"
+
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
+	"github.com/tandem-editor/tandem/wire"
+)
+
+// Config holds a Server's settings. Zero values take the defaults.
+type Config struct {
+	// DataDir holds the SQLite database, DataDir/tandem.db (default "data").
+	DataDir string
+	// SnapshotEvery: the hub saves a snapshot after this many operations
+	// (default 1000).
+	SnapshotEvery int
+	// MaxDocLen is the longest document in UTF-16 units (default 10 Mi).
+	MaxDocLen int
+	// MaxMessage is the longest client message in bytes (default 1 MiB).
+	MaxMessage int64
+	// RateLimit is the messages per second allowed per socket (default 500;
+	// negative: no limit). RateBurst is the burst (default 1000).
+	RateLimit float64
+	RateBurst int
+	// SendBudget is how many bytes may wait for one socket's writer before
+	// the peer is closed with 4001, too slow (default 16 MiB).
+	SendBudget int
+	// AllowedOrigins lists Origins accepted besides the request's own host,
+	// as full origins ("https://example.com") or bare hosts ("example.com").
+	AllowedOrigins []string
+	// PingPeriod is how often a socket is pinged (default 10 s); a socket
+	// that sends no pong for PongWait is dropped (default 25 s).
+	PingPeriod, PongWait time.Duration
+	// WriteWait bounds each write to a socket (default 10 s).
+	WriteWait time.Duration
+	// MaxBody limits an HTTP request body in bytes (default 1 MiB).
+	MaxBody int64
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+	// App serves the browser app for every path outside the API; nil
+	// serves none.
+	App http.Handler
+}
+
+// Defaults.
+const (
+	DefaultSnapshotEvery = 1000
+	DefaultMaxDocLen     = 10 << 20
+	DefaultMaxMessage    = 1 << 20
+	DefaultRateLimit     = 500
+	DefaultRateBurst     = 1000
+	DefaultSendBudget    = 16 << 20
+	DefaultPingPeriod    = 10 * time.Second
+	DefaultPongWait      = 25 * time.Second
+	DefaultWriteWait     = 10 * time.Second
+	DefaultMaxBody       = 1 << 20
+)
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if c.MaxDocLen <= 0 {
+		c.MaxDocLen = DefaultMaxDocLen
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = DefaultMaxMessage
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = DefaultRateBurst
+	}
+	if c.SendBudget <= 0 {
+		c.SendBudget = DefaultSendBudget
+	}
+	if c.PingPeriod <= 0 {
+		c.PingPeriod = DefaultPingPeriod
+	}
+	if c.PongWait <= 0 {
+		c.PongWait = DefaultPongWait
+	}
+	if c.PingPeriod >= c.PongWait {
+		// A ping must go out before the pong deadline passes.
+		c.PingPeriod = c.PongWait * 2 / 5
+	}
+	if c.WriteWait <= 0 {
+		c.WriteWait = DefaultWriteWait
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is Tandem's HTTP and WebSocket front: the JSON API, the WebSocket
+// adapter between melody and the session hubs, /healthz, /metrics and the
+// browser app. Its methods are safe for concurrent use.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *store.DB
+	mgr  *session.Manager
+	ws   *melody.Melody
+	echo *echo.Echo
+	http httpStats
+
+	mu      sync.Mutex
+	closing bool
+	peers   map[*peer]struct{} // every open socket, joined or not
+	sockets sync.WaitGroup     // WebSocket handlers still running
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the database under cfg.DataDir (creating it on first run) and
+// starts the session manager. Close releases both.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "tandem.db"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		db:    db,
+		peers: make(map[*peer]struct{}),
+	}
+	s.mgr = session.NewManager(db, session.Config{
+		SnapshotEvery: cfg.SnapshotEvery,
+		MaxDocLen:     cfg.MaxDocLen,
+		Logger:        cfg.Logger,
+	})
+	s.ws = s.newMelody()
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler: the API, the WebSocket endpoint,
+// /healthz, /metrics and the browser app.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close shuts the server down, in this order:
+//  1. refuse new WebSocket upgrades;
+//  2. manager.Shutdown: every hub commits what it holds, saves a snapshot
+//     and closes its peers with 1001 (going away), after the messages
+//     already queued for them;
+//  3. close the sockets that never joined, with 1001;
+//  4. wait for every socket to end (its queue written, then the close
+//     frame), or for ctx to expire;
+//  5. close the database.
+//
+// The HTTP listener must have stopped accepting first (http.Server.Shutdown,
+// which does not close WebSockets). Later calls return the first result.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Server) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+
+	var errs []error
+	if err := s.mgr.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+
+	s.mu.Lock()
+	for p := range s.peers {
+		p.Close(wire.CloseGoingAway, "server shutting down")
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { // ends when every WebSocket handler has returned
+		s.sockets.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("server: waiting for sockets to close: %w", ctx.Err()))
+	}
+	// Stops melody's own registry goroutine; sockets still open after a
+	// timeout get a close frame from it.
+	if err := s.ws.Close(); err != nil && !errors.Is(err, melody.ErrClosed) {
+		errs = append(errs, fmt.Errorf("server: close websockets: %w", err))
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("server: close database: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// originAllowed accepts a request without Origin (not from a browser), one
+// whose Origin names the request's own host, and one listed in
+// Config.AllowedOrigins.
+func (s *Server) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false // includes "null", sent by sandboxed and file:// pages
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(a, o) || strings.EqualFold(a, u.Host) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,273 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+	"github.com/olahol/melody"
+	"golang.org/x/time/rate"
+
+	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/wire"
+)
+
+// peerKey is the melody session key holding the *peer.
+const peerKey = "tandem.peer"
+
+// readSlack is what melody's read limit allows beyond Config.MaxMessage. A
+// message within the slack is read and refused with a too_large error and
+// close 1009; a longer one is cut off by the WebSocket library while it
+// reads the frame header, which sends close 1009 by itself (no error
+// message can precede it).
+const readSlack = 64 << 10
+
+// newMelody configures melody for the protocol: melody's defaults accept any
+// Origin, cap messages at 512 bytes and drop messages when a session's
+// buffer is full.
+func (s *Server) newMelody() *melody.Melody {
+	m := melody.New()
+	m.Upgrader.CheckOrigin = s.originAllowed
+	m.Upgrader.ReadBufferSize = 4096
+	m.Upgrader.WriteBufferSize = 4096
+	m.Upgrader.Error = func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		writeError(w, status, codeForStatus(status), reason.Error())
+	}
+	m.Config.MaxMessageSize = s.cfg.MaxMessage + readSlack
+	m.Config.MessageBufferSize = maxInflight
+	m.Config.PingPeriod = s.cfg.PingPeriod
+	m.Config.PongWait = s.cfg.PongWait
+	m.Config.WriteWait = s.cfg.WriteWait
+
+	m.HandleConnect(func(ms *melody.Session) {
+		p := peerOf(ms)
+		p.mu.Lock()
+		p.s = ms
+		p.pump() // a Close that came before the connection was set up
+		p.mu.Unlock()
+	})
+	m.HandleMessage(s.onMessage)
+	m.HandleMessageBinary(func(ms *melody.Session, _ []byte) {
+		p := peerOf(ms)
+		if p.isClosing() {
+			return
+		}
+		if !p.lim.Allow() {
+			s.refuse(p, wire.CodeRateLimited, "more than the allowed messages per second", nil)
+			return
+		}
+		s.refuse(p, wire.CodeBinaryFrame, "binary frames are not part of the protocol", nil)
+	})
+	m.HandleSentMessage(func(ms *melody.Session, _ []byte) { peerOf(ms).sent() })
+	m.HandleError(func(ms *melody.Session, err error) {
+		if errors.Is(err, melody.ErrMessageBufferFull) {
+			// Cannot happen while peer.pump respects maxInflight.
+			s.log.Error("websocket message dropped", "doc", peerOf(ms).doc, "err", err)
+			return
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			// Reported by the reader when the client sent its close frame.
+			peerOf(ms).clientClosed = true
+		}
+		s.log.Debug("websocket", "doc", peerOf(ms).doc, "remote", ms.Request.RemoteAddr, "err", err)
+	})
+	m.HandleDisconnect(func(ms *melody.Session) {
+		p := peerOf(ms)
+		p.disconnected()
+		if p.conn != nil {
+			p.conn.Leave()
+		}
+	})
+	return m
+}
+
+func peerOf(ms *melody.Session) *peer { return ms.MustGet(peerKey).(*peer) }
+
+// handleWS upgrades GET /api/docs/{id}/ws. The Origin is checked before the
+// upgrade, so that a foreign page gets a plain 403. An unknown document is
+// reported after the join (error not_found, close 4004), because a browser
+// cannot read the status of a refused upgrade.
+func (s *Server) handleWS(c echo.Context) error {
+	r := c.Request()
+	if !s.originAllowed(r) {
+		return apiErrorf(codeForbidden, "origin %q is not allowed", r.Header.Get("Origin"))
+	}
+	lim := rate.NewLimiter(rate.Inf, 0)
+	if s.cfg.RateLimit > 0 {
+		lim = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
+	}
+	p := &peer{doc: c.Param("id"), budget: s.cfg.SendBudget, lim: lim}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return apiErrorf(codeUnavailable, "the server is shutting down")
+	}
+	s.peers[p] = struct{}{}
+	s.sockets.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.peers, p)
+		s.mu.Unlock()
+		s.sockets.Done()
+	}()
+
+	// HandleRequestWithKeys returns when the connection has ended.
+	w := &hijacker{ResponseWriter: c.Response(), p: p, linger: s.cfg.WriteWait}
+	if err := s.ws.HandleRequestWithKeys(w, r, map[string]any{peerKey: p}); err != nil {
+		s.log.Debug("websocket upgrade failed", "doc", p.doc, "err", err)
+	}
+	if p.lc != nil {
+		p.lc.finish(p.clientClosed)
+	}
+	return nil
+}
+
+// inbound is a client message as received. Op and Sel stay raw so that a
+// malformed op or selection gets its own error code rather than bad_message.
+type inbound struct {
+	Type   string          `json:"type"`
+	Client string          `json:"client"`
+	Name   string          `json:"name"`
+	Color  string          `json:"color"`
+	Rev    *int            `json:"rev"`
+	Seq    *int            `json:"seq"`
+	Op     json.RawMessage `json:"op"`
+	Sel    json.RawMessage `json:"sel"`
+}
+
+// onMessage handles one text frame, on the session's reader goroutine.
+func (s *Server) onMessage(ms *melody.Session, data []byte) {
+	p := peerOf(ms)
+	if p.isClosing() {
+		return // the close frame is on its way; nothing more is read
+	}
+	if !p.lim.Allow() {
+		s.refuse(p, wire.CodeRateLimited, "more than the allowed messages per second", nil)
+		return
+	}
+	if int64(len(data)) > s.cfg.MaxMessage {
+		s.refuse(p, wire.CodeTooLarge, fmt.Sprintf("message of %d bytes; the limit is %d", len(data), s.cfg.MaxMessage), nil)
+		return
+	}
+	var in inbound
+	if err := json.Unmarshal(data, &in); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			s.refuse(p, wire.CodeBadJSON, "the message is not valid JSON: "+err.Error(), nil)
+			return
+		}
+		s.refuse(p, wire.CodeBadMessage, "wrong message shape: "+err.Error(), nil)
+		return
+	}
+	switch in.Type {
+	case "":
+		s.refuse(p, wire.CodeBadMessage, "missing type", nil)
+	case wire.TypeJoin:
+		s.join(p, &in)
+	case wire.TypeOp:
+		if p.conn == nil {
+			s.refuse(p, wire.CodeNotJoined, "send join first", in.Seq)
+			return
+		}
+		s.op(p, &in)
+	case wire.TypePresence:
+		if p.conn == nil {
+			s.refuse(p, wire.CodeNotJoined, "send join first", nil)
+			return
+		}
+		sel, err := decodeSel(in.Sel)
+		if err != nil {
+			s.refuse(p, wire.CodeBadPresence, err.Error(), nil)
+			return
+		}
+		p.conn.Presence(&wire.Message{Type: wire.TypePresence, Rev: in.Rev, Sel: sel})
+	default:
+		s.refuse(p, wire.CodeUnknownType, fmt.Sprintf("unknown message type %q", clipReason(in.Type)), nil)
+	}
+}
+
+func (s *Server) join(p *peer, in *inbound) {
+	if p.conn != nil {
+		s.refuse(p, wire.CodeAlreadyJoined, "this socket has already joined", nil)
+		return
+	}
+	conn, err := s.mgr.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev})
+	var serr *session.Error
+	switch {
+	case err == nil:
+		p.conn = conn
+	case errors.As(err, &serr):
+		s.refuse(p, serr.Code, serr.Message, nil)
+	case errors.Is(err, session.ErrClosed):
+		p.Close(wire.CloseGoingAway, "server shutting down")
+	default:
+		s.log.Error("join", "doc", p.doc, "err", err)
+		s.refuse(p, wire.CodeInternal, "the server could not join the document", nil)
+	}
+}
+
+// op forwards an op to the hub. The op field is decoded here, from the raw
+// JSON, so that a lone surrogate escape is seen (encoding/json would turn it
+// into U+FFFD). An op that fails to decode is refused at once, even if its
+// seq was already applied: a resubmission repeats the op the client sent
+// before, which decoded, so an undecodable one cannot be a resubmission. An
+// absent op is left to the hub, which de-duplicates first and then refuses
+// it (bad_op).
+func (s *Server) op(p *peer, in *inbound) {
+	var op ot.Op
+	if len(in.Op) > 0 && !bytes.Equal(in.Op, []byte("null")) {
+		if err := op.UnmarshalJSON(in.Op); err != nil {
+			code := wire.CodeBadOp
+			if errors.Is(err, ot.ErrInvalidUnicode) {
+				code = wire.CodeInvalidUnicode
+			}
+			s.refuse(p, code, "bad op: "+err.Error(), in.Seq)
+			return
+		}
+	}
+	p.conn.Op(&wire.Message{Type: wire.TypeOp, Rev: in.Rev, Seq: in.Seq, Op: op})
+}
+
+// maxRanges bounds the selections of one presence message before decoding
+// them (the hub checks the protocol's limit again).
+const maxRanges = 100
+
+// decodeSel decodes a presence message's sel: absent or null gives nil
+// (the hub refuses it), [] gives an empty selection (no cursor).
+func decodeSel(raw json.RawMessage) ([]wire.Range, error) {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	var rs [][]int
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return nil, fmt.Errorf("sel must be a list of [anchor, head] integer pairs")
+	}
+	if len(rs) > maxRanges {
+		return nil, fmt.Errorf("at most %d ranges", maxRanges)
+	}
+	sel := make([]wire.Range, len(rs))
+	for i, r := range rs {
+		if len(r) != 2 {
+			return nil, fmt.Errorf("range %d must be [anchor, head]", i)
+		}
+		sel[i] = wire.Range{r[0], r[1]}
+	}
+	return sel, nil
+}
+
+// refuse sends an error message and, if the code calls for it, closes the
+// socket with the matching close code (wire.CloseFor).
+func (s *Server) refuse(p *peer, code, msg string, seq *int) {
+	p.Send(wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg, Seq: seq}))
+	if cc := wire.CloseFor(code); cc != 0 {
+		p.Close(cc, msg)
+	}
+}
