@@ -37,6 +37,9 @@ type event struct {
 // (back-pressure) rather than dropping anything.
 const inboxSize = 1024
 
+// errHubFailed: the store failed earlier in this event; the hub is stopping.
+var errHubFailed = errors.New("session: hub stopped after a store failure")
+
 // maxBatch bounds how many queued events one group commit takes.
 const maxBatch = 256
 
@@ -239,6 +242,10 @@ func (h *hub) entriesAfter(rev int) ([]record, error) {
 	}
 	if len(h.history) > 0 && h.history[0].Rev <= rev+1 {
 		return h.history[rev+1-h.history[0].Rev:], nil
+	}
+	// The store sees only committed entries: commit the batch so far first.
+	if len(h.pending) > 0 && !h.flush() {
+		return nil, errHubFailed
 	}
 	es, err := h.m.store.Entries(h.ctx(), h.doc, rev+1, h.rev)
 	if err != nil {
@@ -501,6 +508,9 @@ func (h *hub) flush() bool {
 // of the disk, and the next join reloads from the store. Unacknowledged
 // ops are resubmitted by their clients.
 func (h *hub) storeFailed(err error) {
+	if h.failed {
+		return // already handled
+	}
 	h.m.count(func(s *Stats) { s.StoreErrors++ })
 	h.failed = true
 	h.m.detach(h)

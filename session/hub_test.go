@@ -466,3 +466,58 @@ func TestOpsThatArriveTogetherShareOneCommit(t *testing.T) {
 		}
 	})
 }
+
+// An op based on a revision older than the in-memory history is transformed
+// against entries read from the store, which must include the ops of the
+// batch being committed.
+func TestOldBaseRevisionInABatchReadsCommittedHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore("d")
+		m := NewManager(st, Config{History: 2})
+		defer m.Shutdown(context.Background())
+		a, ca := joinPeer(t, m, "a")
+		b, cb := joinPeer(t, m, "b")
+		release := make(chan struct{})
+		first := true
+		st.appendHook = func() {
+			if first {
+				first = false
+				<-release
+			}
+		}
+		cb.Op(opMsg(t, 0, 1, `["b"]`))
+		synctest.Wait() // held in the first commit
+		for i := 1; i < 7; i++ {
+			cb.Op(opMsg(t, i, i+1, `[`+itoa(i)+`"b"]`))
+		}
+		ca.Op(opMsg(t, 0, 1, `["a"]`)) // base 0: older than the history kept
+		close(release)
+		synctest.Wait()
+		if a.closeCode() != 0 || b.closeCode() != 0 {
+			t.Fatalf("peers closed with %d and %d, want both open", a.closeCode(), b.closeCode())
+		}
+		if n := len(st.entries("d")); n != 8 {
+			t.Fatalf("log has %d entries, want 8", n)
+		}
+		p := &fakePeer{}
+		if _, err := m.Join("d", p, joinMsg("c", nil)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := *p.take()[0].Text; got != "abbbbbbb" {
+			t.Fatalf("text = %q, want %q", got, "abbbbbbb")
+		}
+	})
+}
+
+func joinPeer(t *testing.T, m *Manager, client string) (*fakePeer, *Conn) {
+	t.Helper()
+	p := &fakePeer{}
+	c, err := m.Join("d", p, joinMsg(client, nil))
+	if err != nil {
+		t.Fatalf("join %s: %v", client, err)
+	}
+	synctest.Wait()
+	p.take()
+	return p, c
+}
