@@ -45,6 +45,10 @@ const maxCount = 1 << 40
 // surrogate escape or invalid UTF-8, which encoding/json would silently turn
 // into U+FFFD.
 func (op *Op) UnmarshalJSON(data []byte) error {
+	if out, ok := decodeSimple(data); ok {
+		*op = out
+		return nil
+	}
 	// json.Unmarshal turns null into a nil slice without complaint; ot.js
 	// refuses it, and so must we.
 	var raw []json.RawMessage
@@ -160,4 +164,87 @@ func clip(r []byte) string {
 		return string(r[:20]) + "…"
 	}
 	return string(r)
+}
+
+// decodeSimple is the fast path for the ops clients send all the time:
+// integers and strings without escapes. It reports false for anything
+// else (escapes, errors), which the general decoder then handles or refuses
+// with a precise message.
+func decodeSimple(data []byte) (Op, bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	out := make(Op, 0, 4)
+	span := 0
+	if i < len(data) && data[i] == ']' {
+		return out, skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) {
+			return nil, false
+		}
+		switch c := data[i]; {
+		case c == '"':
+			j := i + 1
+			for j < len(data) && data[j] != '"' {
+				if data[j] == '\\' || data[j] < 0x20 {
+					return nil, false
+				}
+				j++
+			}
+			if j >= len(data) || !utf8.Valid(data[i+1:j]) {
+				return nil, false
+			}
+			out.Insert(string(data[i+1 : j]))
+			i = j + 1
+		case c == '-' || (c >= '1' && c <= '9'):
+			neg := c == '-'
+			j := i
+			if neg {
+				j++
+			}
+			if j >= len(data) || data[j] < '1' || data[j] > '9' {
+				return nil, false
+			}
+			n := 0
+			for ; j < len(data) && data[j] >= '0' && data[j] <= '9'; j++ {
+				n = n*10 + int(data[j]-'0')
+				if n > maxCount {
+					return nil, false
+				}
+			}
+			if span += n; span > maxCount {
+				return nil, false
+			}
+			if neg {
+				out.Delete(n)
+			} else {
+				out.Retain(n)
+			}
+			i = j
+		default:
+			return nil, false
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case ']':
+			return out, skipSpace(data, i+1) == len(data)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
