@@ -13,11 +13,15 @@
 //
 // A *DB is safe for concurrent use. Writes go through a single connection,
 // so they are serialised within the process; reads use a separate pool and,
-// thanks to WAL, never wait for the writer.
+// thanks to WAL, never wait for the writer. Open starts one goroutine, the
+// committer, which runs every Append; Close ends it.
 //
 // Durability: every connection runs with journal_mode=WAL and
 // synchronous=FULL, so a call that returned without error (for instance the
 // Append the hub waits on before acknowledging an edit) has reached the disk
-// and survives kill -9 and power loss. FULL costs one fsync per transaction;
-// the hub groups edits into one Append to pay it once per group.
+// and survives kill -9 and power loss. FULL costs one fsync per transaction,
+// so it is shared: the hub groups a document's edits into one Append, and
+// the committer groups the Appends of different documents that arrive
+// together into one transaction, with a savepoint each so that one
+// refused Append does not affect the others (commit.go).
 package store

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/session"
 )
 
@@ -63,69 +62,34 @@ func (db *DB) SaveSnapshot(ctx context.Context, doc string, rev int, text string
 // length equals the previous length): the log records every op's resulting
 // length, which keeps Doc.Size exact without replaying. A zero Entry.Time
 // is stored as the current time.
+//
+// The transaction is shared with concurrent Appends (see commit.go); when
+// Append returns nil, the entries are on disk. If ctx is done before the
+// committer takes the request, Append returns ctx's error and writes
+// nothing; once taken, the request completes regardless of ctx. After
+// Close, Append fails.
 func (db *DB) Append(ctx context.Context, doc string, entries []session.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	first := entries[0].Rev
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
 	}
-	defer tx.Rollback()
-
-	var cur, size int
-	err = tx.QueryRowContext(ctx, `SELECT rev, size FROM documents WHERE id = ?`, doc).Scan(&cur, &size)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, session.ErrNotFound)
-	}
-	if err != nil {
+	r := newAppendReq(ctx, doc, entries)
+	if err := db.c.enqueue(r); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
 	}
-	for i, e := range entries {
-		if want := cur + 1 + i; e.Rev != want {
-			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
-				doc, e.Rev, want, cur, session.ErrConflict)
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if db.c.remove(r) {
+			return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, ctx.Err())
 		}
+		// Taken: it completes, and the answer is coming.
+		return <-r.done
 	}
-
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
-	}
-	defer stmt.Close()
-	now := db.now()
-	for _, e := range entries {
-		if base := e.Op.BaseLen(); base != size {
-			return fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
-				doc, e.Rev, base, size, ot.ErrBaseLength)
-		}
-		size += e.Op.TargetLen() - e.Op.BaseLen()
-		opJSON, err := json.Marshal(e.Op)
-		if err != nil {
-			return fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, err)
-		}
-		t := e.Time
-		if t.IsZero() {
-			t = now
-		}
-		if _, err := stmt.ExecContext(ctx, doc, e.Rev, string(opJSON), e.Client, e.Seq, t.UnixNano(), size); err != nil {
-			if isConstraint(err) {
-				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
-					doc, e.Rev, e.Client, e.Seq, err, session.ErrConflict)
-			}
-			return fmt.Errorf("store: append doc %s rev %d: %w", doc, e.Rev, err)
-		}
-	}
-	last := entries[len(entries)-1].Rev
-	if _, err := tx.ExecContext(ctx, `UPDATE documents SET rev = ?, size = ?, updated = ? WHERE id = ?`,
-		last, size, now.UnixNano(), doc); err != nil {
-		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: append doc %s rev %d: commit: %w", doc, first, err)
-	}
-	return nil
 }
 
 // Entries returns the log entries with from <= Rev <= to, in order.

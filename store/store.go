@@ -41,6 +41,9 @@ var migrations embed.FS
 type DB struct {
 	writer *sql.DB
 	reader *sql.DB
+	// c queues Appends for the committer goroutine, which runs them in
+	// shared transactions through writer (see commit.go).
+	c *committer
 	// now is the clock for created/updated times; tests replace it.
 	now func() time.Time
 }
@@ -73,7 +76,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	db := &DB{writer: writer, reader: reader, now: time.Now}
+	db := &DB{writer: writer, reader: reader, c: newCommitter(), now: time.Now}
+	// The committer goroutine: it runs every Append and ends in Close.
+	go db.commitLoop()
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -103,8 +108,11 @@ func dsn(path string, readOnly bool) string {
 	return u.String()
 }
 
-// Close closes both pools.
+// Close stops the committer goroutine, once it has committed and answered
+// the Appends already queued (later ones fail), then closes both pools.
+// It may be called more than once.
 func (db *DB) Close() error {
+	db.c.stop()
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 

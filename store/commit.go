@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
+)
+
+// Group commit.
+//
+// With synchronous=FULL every transaction costs one fsync, and the single
+// writer connection makes transactions wait for each other: Appends from
+// different documents would each pay their own. Instead, Append queues a
+// request and waits; one committer goroutine takes every request waiting
+// (up to a bound), runs them in one transaction with a SAVEPOINT each, so
+// that a request that fails is rolled back alone and its error reaches only
+// its caller, COMMITs, and only then answers the callers. Requests queue up
+// while a commit is on its way to the disk, so the busier the server, the
+// more requests share each fsync.
+//
+// The other writes (CreateDoc, RenameDoc, DeleteDoc, SaveSnapshot) go to
+// the writer pool directly. They are rare next to Appends (a snapshot every
+// thousand operations of a document, a creation or a rename per user
+// action), so there is little to gain from grouping them, and they are
+// serialised with the committer's transactions by the pool's single
+// connection anyway.
+
+// Bounds on one group transaction: it holds SQLite's write lock for its
+// whole length, and keeps its requests' ops in memory until it commits. A
+// single request larger than maxBatchBytes still commits, alone.
+const (
+	maxBatch      = 256
+	maxBatchBytes = 4 << 20
+)
+
+// errClosed: Append after (or racing with) Close.
+var errClosed = errors.New("database is closed")
+
+// appendReq is one Append call waiting for the committer.
+type appendReq struct {
+	ctx     context.Context
+	doc     string
+	entries []session.Entry
+	// ops are the entries' ops in JSON, encoded by the caller so that the
+	// committer, which works for everyone, does less. If encoding failed,
+	// encErr is the error for entries[len(ops)]; it is reported at the
+	// point Append always reported it, after the checks before it.
+	ops    []string
+	encErr error
+	bytes  int
+	// done receives the answer, once. Buffered, so the committer never
+	// waits for a caller.
+	done chan error
+}
+
+func newAppendReq(ctx context.Context, doc string, entries []session.Entry) *appendReq {
+	r := &appendReq{ctx: ctx, doc: doc, entries: entries, ops: make([]string, 0, len(entries)), done: make(chan error, 1)}
+	for _, e := range entries {
+		b, err := json.Marshal(e.Op)
+		if err != nil {
+			r.encErr = err
+			break
+		}
+		r.ops = append(r.ops, string(b))
+		r.bytes += len(b)
+	}
+	return r
+}
+
+// errorf wraps err with the request's document and first revision, the
+// way Append's errors always start.
+func (r *appendReq) errorf(format string, err error) error {
+	return fmt.Errorf("store: append doc %s rev %d: "+format+"%w", r.doc, r.entries[0].Rev, err)
+}
+
+// committer is the queue between Append and the committer goroutine.
+type committer struct {
+	mu     sync.Mutex
+	queue  []*appendReq // in arrival order
+	closed bool         // set by Close: no more requests are queued
+	// wake has room for one signal: a request was queued. Signals merge,
+	// and the committer looks at the whole queue on each.
+	wake   chan struct{}
+	quit   chan struct{} // closed by Close
+	exited chan struct{} // closed when the committer goroutine returns
+
+	// Test hooks, nil in production; tests set them under mu before any
+	// Append. hold(n) is asked, with n requests queued, whether to take a
+	// batch now (Close overrides it). onBatch is called with each batch's
+	// size before its transaction begins; beforeCommit runs in the
+	// transaction just before COMMIT.
+	hold         func(queued int) bool
+	onBatch      func(n int)
+	beforeCommit func(tx *sql.Tx) error
+}
+
+func newCommitter() *committer {
+	return &committer{wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{})}
+}
+
+// enqueue adds r to the queue, unless Close has begun.
+func (c *committer) enqueue(r *appendReq) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.queue = append(c.queue, r)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default: // a signal is already pending
+	}
+	return nil
+}
+
+// remove takes r out of the queue and reports whether it was still there,
+// that is, not yet taken by the committer.
+func (c *committer) remove(r *appendReq) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, q := range c.queue {
+		if q == r {
+			c.queue = slices.Delete(c.queue, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// take removes the next batch from the queue: the oldest requests, at most
+// maxBatch of them and maxBatchBytes of ops, and always at least one. It
+// returns nil if the queue is empty (or held by a test hook) and, with it,
+// whether Close has begun.
+func (c *committer) take() ([]*appendReq, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 || (c.hold != nil && !c.closed && !c.hold(len(c.queue))) {
+		return nil, c.closed
+	}
+	n, size := 0, 0
+	for n < len(c.queue) && n < maxBatch && (n == 0 || size+c.queue[n].bytes <= maxBatchBytes) {
+		size += c.queue[n].bytes
+		n++
+	}
+	batch := make([]*appendReq, n)
+	copy(batch, c.queue)
+	rest := copy(c.queue, c.queue[n:])
+	clear(c.queue[rest:])
+	c.queue = c.queue[:rest]
+	return batch, c.closed
+}
+
+// stop makes later Appends fail, lets the committer goroutine commit what
+// is queued, and waits for it to return. It may be called more than once.
+func (c *committer) stop() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	<-c.exited
+}
+
+// commitLoop is the committer goroutine. Open starts it; it ends when Close
+// has begun and the queue is empty, having answered every request queued
+// before Close (requests are no longer queued once Close has begun).
+func (db *DB) commitLoop() {
+	c := db.c
+	defer close(c.exited)
+	for {
+		batch, closed := c.take()
+		if batch != nil {
+			db.commitBatch(batch)
+			continue
+		}
+		if closed {
+			return
+		}
+		select {
+		case <-c.wake:
+		case <-c.quit:
+		}
+	}
+}
+
+// commitBatch runs the batch in one transaction and answers every request
+// in it. A request whose context is done by now is dropped with the
+// context's error; once in the transaction, a request completes whatever
+// happens to its context. A request that fails is rolled back to its
+// savepoint and gets its own error; if the transaction as a whole fails
+// (BEGIN, a savepoint statement, COMMIT), the requests that did not fail
+// on their own get that error, and none of them is written.
+func (db *DB) commitBatch(batch []*appendReq) {
+	c := db.c
+	errs := make([]error, len(batch))
+	defer func() {
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
+	}()
+	live := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = r.errorf("", err)
+			continue
+		}
+		live++
+	}
+	if live == 0 {
+		return
+	}
+	if c.onBatch != nil {
+		c.onBatch(len(batch))
+	}
+	// own[i]: request i's answer is decided (dropped, or failed on its own).
+	own := make([]bool, len(batch))
+	for i := range errs {
+		own[i] = errs[i] != nil
+	}
+	failAll := func(what string, err error) {
+		for i, r := range batch {
+			if !own[i] {
+				errs[i] = r.errorf(what+": ", err)
+			}
+		}
+	}
+
+	// Not tied to any caller's context: a request taken must complete.
+	// Each statement is bounded by busy_timeout.
+	ctx := context.Background()
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		failAll("begin", err)
+		return
+	}
+	defer tx.Rollback()
+	st, err := prepareAppend(ctx, tx)
+	if err != nil {
+		failAll("prepare", err)
+		return
+	}
+	defer st.close()
+	for i, r := range batch {
+		if own[i] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT append_req`); err != nil {
+			failAll("savepoint", err)
+			return
+		}
+		if err := db.appendTx(ctx, st, r); err != nil {
+			errs[i], own[i] = err, true
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append_req`); err != nil {
+				failAll("roll back another request", err)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE append_req`); err != nil {
+			failAll("release savepoint", err)
+			return
+		}
+	}
+	if c.beforeCommit != nil {
+		if err := c.beforeCommit(tx); err != nil {
+			failAll("before commit", err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		failAll("commit", err)
+	}
+}
+
+// appendStmts are the statements of an append, prepared once per batch.
+type appendStmts struct {
+	doc, insert, update *sql.Stmt
+}
+
+func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
+	var st appendStmts
+	var err error
+	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ?`); err != nil {
+		return nil, err
+	}
+	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		st.close()
+		return nil, err
+	}
+	if st.update, err = tx.PrepareContext(ctx, `UPDATE documents SET rev = ?, size = ?, updated = ? WHERE id = ?`); err != nil {
+		st.close()
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (st *appendStmts) close() {
+	for _, s := range []*sql.Stmt{st.doc, st.insert, st.update} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// appendTx writes one request inside the group transaction, checking it as
+// Append documents. On error the caller rolls back to the request's
+// savepoint.
+func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error {
+	doc, entries, first := r.doc, r.entries, r.entries[0].Rev
+	var cur, size int
+	err := st.doc.QueryRowContext(ctx, doc).Scan(&cur, &size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, session.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
+	}
+	for i, e := range entries {
+		if want := cur + 1 + i; e.Rev != want {
+			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
+				doc, e.Rev, want, cur, session.ErrConflict)
+		}
+	}
+	now := db.now()
+	for i, e := range entries {
+		if base := e.Op.BaseLen(); base != size {
+			return fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
+				doc, e.Rev, base, size, ot.ErrBaseLength)
+		}
+		size += e.Op.TargetLen() - e.Op.BaseLen()
+		if i == len(r.ops) {
+			return fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, r.encErr)
+		}
+		t := e.Time
+		if t.IsZero() {
+			t = now
+		}
+		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size); err != nil {
+			if isConstraint(err) {
+				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
+					doc, e.Rev, e.Client, e.Seq, err, session.ErrConflict)
+			}
+			return fmt.Errorf("store: append doc %s rev %d: %w", doc, e.Rev, err)
+		}
+	}
+	last := entries[len(entries)-1].Rev
+	if _, err := st.update.ExecContext(ctx, last, size, now.UnixNano(), doc); err != nil {
+		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
+	}
+	return nil
+}
