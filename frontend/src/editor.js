@@ -349,9 +349,32 @@ export function renderEditor(root, docId) {
     if (sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify(msg));
   }
 
+  // When the op now in flight was sent (0: none). A connection that leaves
+  // an op unacknowledged for ACK_TIMEOUT is presumed dead (the browser may
+  // not notice a silently dropped connection for minutes): it is dropped
+  // and the client reconnects, catches up and resends with the same seq.
+  let inflightSince = 0;
+  const ACK_TIMEOUT = 15_000;
+
   function send(msg) {
-    if (msg && ws && joined) sendRaw(ws, msg);
+    if (msg && ws && joined) {
+      sendRaw(ws, msg);
+      if (msg.type === 'op') inflightSince = Date.now();
+    }
   }
+
+  // abandon drops the current socket as if the network had closed it.
+  function abandon() {
+    const sock = ws;
+    if (!sock) return;
+    ws = null;
+    sock.close(1000);
+    closed(1006);
+  }
+
+  setInterval(() => {
+    if (ws && joined && inflightSince && Date.now() - inflightSince > ACK_TIMEOUT) abandon();
+  }, 1000);
 
   function handle(msg) {
     switch (msg.type) {
@@ -371,6 +394,7 @@ export function renderEditor(root, docId) {
         break;
       }
       case 'ack': {
+        inflightSince = 0;
         send(client.serverAck(msg));
         if (client.isSynchronized() && presenceWanted) schedulePresence();
         renderStatus();
@@ -414,6 +438,7 @@ export function renderEditor(root, docId) {
 
   function closed(code) {
     joined = false;
+    inflightSince = 0;
     client.disconnected();
     view.dispatch({ effects: resetPeers.of([]) });
     const reason = lastError ? ` (${lastError.message || lastError.code})` : '';
@@ -533,7 +558,11 @@ export function renderEditor(root, docId) {
     if (!gaveUp && ws === null) connect();
     renderStatus();
   });
-  window.addEventListener('offline', renderStatus);
+  // The browser says the network is gone: the socket is as good as dead.
+  window.addEventListener('offline', () => {
+    abandon();
+    renderStatus();
+  });
   window.addEventListener('beforeunload', (e) => {
     if (client.pending() > 0) {
       e.preventDefault();

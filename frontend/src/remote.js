@@ -78,7 +78,10 @@ class CaretWidget extends WidgetType {
     const label = document.createElement('span');
     label.className = 'cm-remote-label';
     label.style.backgroundColor = this.color;
-    label.textContent = this.name;
+    // The name is drawn by CSS from an attribute, not as a text node: a text
+    // node inside the editable area can be read back as typed text when the
+    // browser merges lines around the caret widget.
+    label.dataset.name = this.name;
     caret.append(label);
     return caret;
   }
