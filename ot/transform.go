@@ -10,9 +10,11 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 	if a.BaseLen() != b.BaseLen() {
 		return nil, nil, fmt.Errorf("transform: ops span %d and %d units: %w", a.BaseLen(), b.BaseLen(), ErrBaseLength)
 	}
-	// One allocation for both results: a transformed op has at most one
-	// component more per component of the other op.
-	ka, kb := len(a)+len(b), len(a)+len(b)
+	// One allocation for both results, sized for the usual case (a
+	// transformed op rarely has more than two components more than its
+	// original). Each result is capped at its share, so a larger one grows
+	// by reallocation and never writes over the other.
+	ka, kb := len(a)+2, len(b)+2
 	buf := make(Op, 0, ka+kb)
 	aPrime, bPrime = buf[:0:ka], buf[ka:ka:ka+kb]
 	i, j := 0, 0
