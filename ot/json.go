@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -159,11 +160,18 @@ func checkSurrogateEscapes(r []byte) error {
 	return nil
 }
 
+// clip shortens r for an error message, on a character boundary, with
+// anything that is not UTF-8 replaced.
 func clip(r []byte) string {
-	if len(r) > 20 {
-		return string(r[:20]) + "…"
+	const max = 20
+	if len(r) > max {
+		k := max
+		for k > 0 && !utf8.RuneStart(r[k]) {
+			k--
+		}
+		return strings.ToValidUTF8(string(r[:k]), "\uFFFD") + "…"
 	}
-	return string(r)
+	return strings.ToValidUTF8(string(r), "\uFFFD")
 }
 
 // decodeSimple is the fast path for the ops clients send all the time:

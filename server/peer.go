@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -148,6 +149,9 @@ func (p *peer) pump() {
 // carry, on a UTF-8 boundary.
 func clipReason(s string) string {
 	const max = 123
+	// The reason may quote the client's bytes, and a close frame whose
+	// reason is not UTF-8 makes the client fail the connection (1006).
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= max {
 		return s
 	}

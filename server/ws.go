@@ -246,7 +246,7 @@ func decodeSel(raw json.RawMessage) ([]wire.Range, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
 	}
-	var rs [][]int
+	var rs [][]*int // pointers: encoding/json reads null as 0 otherwise
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		return nil, fmt.Errorf("sel must be a list of [anchor, head] integer pairs")
 	}
@@ -255,10 +255,10 @@ func decodeSel(raw json.RawMessage) ([]wire.Range, error) {
 	}
 	sel := make([]wire.Range, len(rs))
 	for i, r := range rs {
-		if len(r) != 2 {
+		if len(r) != 2 || r[0] == nil || r[1] == nil {
 			return nil, fmt.Errorf("range %d must be [anchor, head]", i)
 		}
-		sel[i] = wire.Range{r[0], r[1]}
+		sel[i] = wire.Range{*r[0], *r[1]}
 	}
 	return sel, nil
 }

@@ -31,6 +31,8 @@ type event struct {
 	conn *Conn
 	msg  *wire.Message
 	join join
+	// handled is closed once the hub has taken a join (evJoin only).
+	handled chan struct{}
 }
 
 // inboxSize bounds a hub's inbox; a full inbox blocks the sockets' readers
@@ -161,6 +163,7 @@ func (h *hub) handle(ev event) bool {
 	switch ev.kind {
 	case evJoin:
 		h.join(ev.conn, ev.join)
+		close(ev.handled)
 	case evOp:
 		if h.peers[ev.conn.client] == ev.conn {
 			h.op(ev.conn, ev.msg)
@@ -315,6 +318,9 @@ func (h *hub) join(c *Conn, j join) {
 	}
 	h.pres.Join(c.client, j.name, j.color, h.now())
 	h.sendTo(c, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(h.rev), Seq: wire.IntPtr(seq), Peers: peers})
+	if h.peers[c.client] != c {
+		return // closed as too slow by joined itself: already announced as gone
+	}
 	h.broadcast(c, wire.Encode(&wire.Message{Type: wire.TypePresence, Client: c.client, Name: j.name, Color: j.color, Rev: wire.IntPtr(h.rev), Sel: []wire.Range{}}))
 }
 
@@ -470,6 +476,13 @@ func (h *hub) rememberSeq(client string, seq, rev int) {
 func (h *hub) revOf(client string, seq int) (int, error) {
 	if rev, ok := h.seqRev[client][seq]; ok {
 		return rev, nil
+	}
+	// seqRev may have been cleared after this seq was applied in the batch
+	// being committed: the store does not have it yet.
+	for _, e := range h.pending {
+		if e.Client == client && e.Seq == seq {
+			return e.Rev, nil
+		}
 	}
 	return h.m.store.RevOf(h.ctx(), h.doc, client, seq)
 }

@@ -99,37 +99,54 @@ func NewManager(store Store, cfg Config) *Manager {
 }
 
 // Join registers peer p with the document's hub, starting the hub if need
-// be, and queues the join: the hub answers through p (snapshot or catch-up,
-// then joined). A malformed join is refused with an *Error and p is not
-// registered. The returned Conn carries p's later messages.
+// be, and hands it the join, waiting until the hub has taken it: the hub
+// answers through p (snapshot or catch-up, then joined; or an error). A
+// malformed join is refused with an *Error and p is not registered. The
+// returned Conn carries p's later messages.
 func (m *Manager) Join(doc string, p Peer, msg *wire.Message) (*Conn, error) {
 	j, err := parseJoin(msg)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	if m.closed {
+	// A hub that stops (document deleted, store failure) before it takes
+	// the join never answers it: the join then goes to a fresh hub, which
+	// does. The second attempt cannot meet the same hub, which has left
+	// the map.
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		h := m.hubs[doc]
+		if h == nil {
+			h = newHub(m, doc)
+			m.hubs[doc] = h
+			m.wg.Add(1)
+			// The hub goroutine ends when the hub stops: last peer gone,
+			// document deleted, shutdown or a store failure.
+			go func() {
+				defer m.wg.Done()
+				h.run()
+			}()
+		}
+		h.refs++
 		m.mu.Unlock()
-		return nil, ErrClosed
+		c := &Conn{hub: h, peer: p, client: j.client}
+		handled := make(chan struct{})
+		h.send(event{kind: evJoin, conn: c, join: j, handled: handled})
+		select {
+		case <-handled:
+		case <-h.done:
+			select {
+			case <-handled:
+			default:
+				continue
+			}
+		}
+		m.count(func(s *Stats) { s.Joins++ })
+		return c, nil
 	}
-	h := m.hubs[doc]
-	if h == nil {
-		h = newHub(m, doc)
-		m.hubs[doc] = h
-		m.wg.Add(1)
-		// The hub goroutine ends when the hub stops: last peer gone,
-		// document deleted, shutdown or a store failure.
-		go func() {
-			defer m.wg.Done()
-			h.run()
-		}()
-	}
-	h.refs++
-	m.stats.Joins++
-	m.mu.Unlock()
-	c := &Conn{hub: h, peer: p, client: j.client}
-	h.send(event{kind: evJoin, conn: c, join: j})
-	return c, nil
 }
 
 // Editors returns how many peers are connected to a document now.
