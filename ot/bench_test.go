@@ -40,6 +40,17 @@ func BenchmarkTransformKeystroke(b *testing.B) {
 	}
 }
 
+func BenchmarkRebaseKeystroke(b *testing.B) {
+	n := ot.Len(benchText(1024))
+	x, y := keystroke(300, n, "a"), keystroke(700, n, "b")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ot.Rebase(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkTransformKeystrokeAgainstBackspace(b *testing.B) {
 	n := ot.Len(benchText(1024))
 	x, y := keystroke(300, n, "a"), backspace(301, n)
@@ -64,8 +75,19 @@ func BenchmarkComposeKeystrokes(b *testing.B) {
 }
 
 // BenchmarkTransformAgainstHistory is the server's work for an op made
-// 1,000 revisions ago: transform it against each op applied since.
+// 1,000 revisions ago: transform it against each op applied since. The
+// Rebase variant is what the hub runs (it needs only a′).
 func BenchmarkTransformAgainstHistory(b *testing.B) {
+	b.Run("Transform", func(b *testing.B) {
+		benchAgainstHistory(b, func(op, applied ot.Op) (ot.Op, error) {
+			p, _, err := ot.Transform(op, applied)
+			return p, err
+		})
+	})
+	b.Run("Rebase", func(b *testing.B) { benchAgainstHistory(b, ot.Rebase) })
+}
+
+func benchAgainstHistory(b *testing.B, transform func(op, applied ot.Op) (ot.Op, error)) {
 	n := ot.Len(benchText(1024))
 	history := make([]ot.Op, 1000)
 	for i := range history {
@@ -85,7 +107,7 @@ func BenchmarkTransformAgainstHistory(b *testing.B) {
 		op := incoming
 		for _, applied := range history {
 			var err error
-			if op, _, err = ot.Transform(op, applied); err != nil {
+			if op, err = transform(op, applied); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/tandem-editor/tandem/ot"
 )
 
@@ -225,6 +226,25 @@ func TestPropertyServerOrdersConcurrentOps(t *testing.T) {
 			}
 			history = append(history, incoming)
 			texts = append(texts, next)
+		}
+	}
+}
+
+func TestPropertyRebaseIsTransformsFirstResult(t *testing.T) {
+	r := propRand(t)
+	for i := range *propIters {
+		doc := randText(r, 12)
+		a, b := randOp(r, doc), randOp(r, doc)
+		want, _, err := ot.Transform(a, b)
+		if err != nil {
+			t.Fatalf("iteration %d: Transform(%v, %v): %v", i, a, b, err)
+		}
+		got, err := ot.Rebase(a, b)
+		if err != nil {
+			t.Fatalf("iteration %d: Rebase(%v, %v): %v", i, a, b, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("iteration %d: Rebase(%v, %v) differs from Transform's a′ (-want +got):\n%s", i, a, b, diff)
 		}
 	}
 }

@@ -7,6 +7,18 @@ import "fmt"
 // applying b then a′ (TP1). When both insert at one position, a's text goes
 // first. The results are canonical.
 func Transform(a, b Op) (aPrime, bPrime Op, err error) {
+	return transform(a, b, true)
+}
+
+// Rebase returns a′ of Transform(a, b) alone: a rewritten to apply after b,
+// a's insert first on a tie. It is what a server does to an incoming op for
+// each op applied since the op's base revision, at half the cost.
+func Rebase(a, b Op) (Op, error) {
+	aPrime, _, err := transform(a, b, false)
+	return aPrime, err
+}
+
+func transform(a, b Op, wantB bool) (aPrime, bPrime Op, err error) {
 	if a.BaseLen() != b.BaseLen() {
 		return nil, nil, fmt.Errorf("transform: ops span %d and %d units: %w", a.BaseLen(), b.BaseLen(), ErrBaseLength)
 	}
@@ -15,6 +27,9 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 	// original). Each result is capped at its share, so a larger one grows
 	// by reallocation and never writes over the other.
 	ka, kb := len(a)+2, len(b)+2
+	if !wantB {
+		kb = 0
+	}
 	buf := make(Op, 0, ka+kb)
 	aPrime, bPrime = buf[:0:ka], buf[ka:ka:ka+kb]
 	i, j := 0, 0
@@ -28,13 +43,17 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 	for x != (Component{}) || y != (Component{}) {
 		if x.N == 0 && x.S != "" {
 			aPrime.Insert(x.S)
-			bPrime.Retain(Len(x.S))
+			if wantB {
+				bPrime.Retain(Len(x.S))
+			}
 			x, i = next(a, i)
 			continue
 		}
 		if y.N == 0 && y.S != "" {
 			aPrime.Retain(Len(y.S))
-			bPrime.Insert(y.S)
+			if wantB {
+				bPrime.Insert(y.S)
+			}
 			y, j = next(b, j)
 			continue
 		}
@@ -47,7 +66,9 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 		case x.N > 0 && y.N > 0: // retain, retain
 			m := min(x.N, y.N)
 			aPrime.Retain(m)
-			bPrime.Retain(m)
+			if wantB {
+				bPrime.Retain(m)
+			}
 			x.N -= m
 			y.N -= m
 		case x.N < 0 && y.N < 0: // both delete: the overlap is gone already
@@ -61,7 +82,9 @@ func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 			y.N -= m
 		default: // a keeps what b deletes
 			m := min(x.N, -y.N)
-			bPrime.Delete(m)
+			if wantB {
+				bPrime.Delete(m)
+			}
 			x.N -= m
 			y.N += m
 		}

@@ -433,7 +433,7 @@ func (h *hub) op(c *Conn, msg *wire.Message) {
 		return
 	}
 	for _, r := range recs {
-		op, _, err = ot.Transform(op, r.Op)
+		op, err = ot.Rebase(op, r.Op)
 		if err != nil {
 			h.failOp(c, msg.Seq, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", *msg.Rev, err))
 			return
