@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -42,14 +41,6 @@ var (
 	// ErrGaveUp: Config.MaxReconnects connection attempts failed in a row.
 	ErrGaveUp = errors.New("gave up reconnecting")
 )
-
-var (
-	clientRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-	colorRe  = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-)
-
-// maxNameLen is the longest name the server accepts, in UTF-16 units.
-const maxNameLen = 64
 
 // Config configures a Client. URL and Doc are required; zero values of
 // the other fields take the defaults given.
@@ -167,15 +158,15 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Client == "" {
 		cfg.Client = uuid.NewString()
 	}
-	if !clientRe.MatchString(cfg.Client) {
+	if !wire.ValidClient(cfg.Client) {
 		return nil, fmt.Errorf("client: client id %q does not match [A-Za-z0-9._:-]{1,64}", cfg.Client)
 	}
 	// The server would refuse these joins and leave Dial waiting.
-	if cfg.Color != "" && !colorRe.MatchString(cfg.Color) {
+	if cfg.Color != "" && !wire.ValidColor(cfg.Color) {
 		return nil, fmt.Errorf("client: color %q is not #rgb or #rrggbb", cfg.Color)
 	}
-	if n := ot.Len(cfg.Name); n > maxNameLen {
-		return nil, fmt.Errorf("client: name is %d UTF-16 units long; at most %d", n, maxNameLen)
+	if n := ot.Len(cfg.Name); n > wire.MaxNameLen {
+		return nil, fmt.Errorf("client: name is %d UTF-16 units long; at most %d", n, wire.MaxNameLen)
 	}
 	wsURL, err := wsURL(cfg.URL, cfg.Doc)
 	if err != nil {

@@ -18,9 +18,6 @@ var ErrProtocol = errors.New("server broke the protocol")
 // after a resync dropped the document and before the new snapshot).
 var ErrNoDocument = errors.New("no document yet")
 
-// maxRanges is the most selection ranges the protocol carries.
-const maxRanges = 100
-
 // Phase says where a Machine stands with its local edits; the three states
 // of ot.js's client.
 type Phase int
@@ -273,8 +270,8 @@ func (m *Machine) Edit(op ot.Op) error {
 // or empty means no cursor. They are sent at once while synchronized,
 // otherwise (the latest only) once synchronized again.
 func (m *Machine) SetSelection(sel []ot.Range) error {
-	if len(sel) > maxRanges {
-		return fmt.Errorf("selection has %d ranges; at most %d", len(sel), maxRanges)
+	if len(sel) > wire.MaxRanges {
+		return fmt.Errorf("selection has %d ranges; at most %d", len(sel), wire.MaxRanges)
 	}
 	n := ot.Len(m.text)
 	for i, r := range sel {

@@ -3,7 +3,6 @@ package ot
 import (
 	"fmt"
 	"strings"
-	"unicode/utf16"
 )
 
 // Apply returns doc with op applied. It refuses an op whose base length
@@ -111,20 +110,4 @@ func TransformSelection(sel []Range, op Op) []Range {
 		out[i] = Range{TransformIndex(r.Anchor, op), TransformIndex(r.Head, op)}
 	}
 	return out
-}
-
-// validUTF16 reports whether u has no lone surrogate.
-func validUTF16(u []uint16) bool {
-	for i := 0; i < len(u); i++ {
-		switch {
-		case utf16.IsSurrogate(rune(u[i])) && u[i] < 0xDC00:
-			if i+1 >= len(u) || u[i+1] < 0xDC00 || u[i+1] >= 0xE000 {
-				return false
-			}
-			i++
-		case u[i] >= 0xDC00 && u[i] < 0xE000:
-			return false
-		}
-	}
-	return true
 }

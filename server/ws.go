@@ -236,10 +236,6 @@ func (s *Server) op(p *peer, in *inbound) {
 	p.conn.Op(&wire.Message{Type: wire.TypeOp, Rev: in.Rev, Seq: in.Seq, Op: op})
 }
 
-// maxRanges bounds the selections of one presence message before decoding
-// them (the hub checks the protocol's limit again).
-const maxRanges = 100
-
 // decodeSel decodes a presence message's sel: absent or null gives nil
 // (the hub refuses it), [] gives an empty selection (no cursor).
 func decodeSel(raw json.RawMessage) ([]wire.Range, error) {
@@ -250,8 +246,8 @@ func decodeSel(raw json.RawMessage) ([]wire.Range, error) {
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		return nil, fmt.Errorf("sel must be a list of [anchor, head] integer pairs")
 	}
-	if len(rs) > maxRanges {
-		return nil, fmt.Errorf("at most %d ranges", maxRanges)
+	if len(rs) > wire.MaxRanges {
+		return nil, fmt.Errorf("at most %d ranges", wire.MaxRanges)
 	}
 	sel := make([]wire.Range, len(rs))
 	for i, r := range rs {

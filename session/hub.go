@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -64,10 +63,9 @@ type hub struct {
 	loaded   bool
 	text     *ot.Doc
 	rev      int
-	snapRev  int            // revision of the latest saved snapshot
-	history  []record       // the latest applied ops, oldest first
-	maxSeq   map[string]int // highest applied seq per client seen so far
-	seqRev   map[string]map[int]int
+	snapRev  int              // revision of the latest saved snapshot
+	history  []record         // the latest applied ops, oldest first
+	maxSeq   map[string]int   // highest applied seq per client seen so far
 	peers    map[string]*Conn // current conn per client id
 	pres     *presence.Set
 	presWake *time.Timer
@@ -86,7 +84,6 @@ func newHub(m *Manager, doc string) *hub {
 		inbox:  make(chan event, inboxSize),
 		done:   make(chan struct{}),
 		maxSeq: make(map[string]int),
-		seqRev: make(map[string]map[int]int),
 		peers:  make(map[string]*Conn),
 		pres:   presence.New(),
 	}
@@ -173,7 +170,7 @@ func (h *hub) handle(ev event) bool {
 			h.presence(ev.conn, ev.msg)
 		}
 	case evLeave:
-		h.leave(ev.conn)
+		h.drop(ev.conn)
 		return h.m.release(h)
 	case evDeleted:
 		h.closeAll(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
@@ -290,13 +287,17 @@ func (h *hub) join(c *Conn, j join) {
 		old.peer.Close(wire.CloseReplaced, "replaced by a newer connection")
 	}
 	h.peers[c.client] = c
-	// Catch-up with the ops after the client's revision, or a snapshot.
+	// Catch-up with the ops after the client's revision, or a snapshot. A
+	// send that overflows the peer's budget closes it as too slow: the join
+	// ends there, before the newcomer is announced to anyone.
 	caughtUp := false
 	if j.rev != nil && *j.rev >= 0 && *j.rev <= h.rev {
 		recs, err := h.entriesAfter(*j.rev)
 		if err == nil {
 			for _, r := range recs {
-				h.sendTo(c, opMessage(r.Entry))
+				if !h.sendTo(c, opMessage(r.Entry)) {
+					return
+				}
 			}
 			caughtUp = true
 		} else {
@@ -305,10 +306,9 @@ func (h *hub) join(c *Conn, j join) {
 	}
 	if !caughtUp {
 		text := h.text.String()
-		h.sendTo(c, &wire.Message{Type: wire.TypeSnapshot, Rev: wire.IntPtr(h.rev), Text: &text})
-	}
-	if h.peers[c.client] != c {
-		return // closed as too slow during the catch-up
+		if !h.sendTo(c, &wire.Message{Type: wire.TypeSnapshot, Rev: wire.IntPtr(h.rev), Text: &text}) {
+			return
+		}
 	}
 	peers := make([]wire.Peer, 0, h.pres.Len())
 	for _, s := range h.pres.All() {
@@ -316,11 +316,10 @@ func (h *hub) join(c *Conn, j join) {
 			peers = append(peers, wire.Peer{Client: s.Client, Name: s.Name, Color: s.Color, Sel: toWire(s.Sel)})
 		}
 	}
-	h.pres.Join(c.client, j.name, j.color, h.now())
-	h.sendTo(c, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(h.rev), Seq: wire.IntPtr(seq), Peers: peers})
-	if h.peers[c.client] != c {
-		return // closed as too slow by joined itself: already announced as gone
+	if !h.sendTo(c, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(h.rev), Seq: wire.IntPtr(seq), Peers: peers}) {
+		return
 	}
+	h.pres.Join(c.client, j.name, j.color, h.now())
 	h.broadcast(c, wire.Encode(&wire.Message{Type: wire.TypePresence, Client: c.client, Name: j.name, Color: j.color, Rev: wire.IntPtr(h.rev), Sel: []wire.Range{}}))
 }
 
@@ -354,8 +353,6 @@ func (h *hub) drop(c *Conn) {
 	}
 }
 
-func (h *hub) leave(c *Conn) { h.drop(c) }
-
 func (h *hub) closeAll(code, msg string, closeCode int) {
 	b := wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg})
 	for _, c := range h.peers {
@@ -364,19 +361,27 @@ func (h *hub) closeAll(code, msg string, closeCode int) {
 	}
 }
 
-// sendTo queues a message for c; a peer over its budget is closed so that
-// it reconnects and catches up (never silently skipped).
-func (h *hub) sendTo(c *Conn, m *wire.Message) { h.sendRaw(c, wire.Encode(m)) }
-
-func (h *hub) sendRaw(c *Conn, b []byte) {
+// sendTo queues a message for c and reports whether c is still connected:
+// a peer over its budget is closed so that it reconnects and catches up
+// (never silently skipped).
+func (h *hub) sendTo(c *Conn, m *wire.Message) bool {
 	if h.peers[c.client] != c {
-		return
+		return false
+	}
+	return h.sendRaw(c, wire.Encode(m))
+}
+
+func (h *hub) sendRaw(c *Conn, b []byte) bool {
+	if h.peers[c.client] != c {
+		return false
 	}
 	if !c.peer.Send(b) {
-		h.m.count(func(s *Stats) { s.SlowPeers++ })
+		h.m.slowPeers.Add(1)
 		c.peer.Close(wire.CloseTooSlow, "too slow: reconnect and catch up")
 		h.drop(c)
+		return false
 	}
+	return true
 }
 
 // broadcast sends b to every peer but except.
@@ -451,7 +456,6 @@ func (h *hub) op(c *Conn, msg *wire.Message) {
 	e := Entry{Rev: h.rev, Op: op, Client: c.client, Seq: seq, Time: h.now().UTC()}
 	h.remember(record{Entry: e, lenAfter: h.text.Len()})
 	h.maxSeq[c.client] = seq
-	h.rememberSeq(c.client, seq, h.rev)
 	h.pres.Apply(op)
 	h.pending = append(h.pending, e)
 	b := wire.Encode(opMessage(e))
@@ -461,26 +465,17 @@ func (h *hub) op(c *Conn, msg *wire.Message) {
 	})
 }
 
-func (h *hub) rememberSeq(client string, seq, rev int) {
-	m := h.seqRev[client]
-	if m == nil {
-		m = make(map[int]int)
-		h.seqRev[client] = m
-	}
-	if len(m) > 64 { // recent ones suffice; older come from the store
-		clear(m)
-	}
-	m[seq] = rev
-}
-
+// revOf returns the revision that (client, seq) was applied as: from the
+// batch being committed (the store does not have it yet), the recent
+// history, or the store.
 func (h *hub) revOf(client string, seq int) (int, error) {
-	if rev, ok := h.seqRev[client][seq]; ok {
-		return rev, nil
-	}
-	// seqRev may have been cleared after this seq was applied in the batch
-	// being committed: the store does not have it yet.
 	for _, e := range h.pending {
 		if e.Client == client && e.Seq == seq {
+			return e.Rev, nil
+		}
+	}
+	for i := len(h.history) - 1; i >= 0; i-- {
+		if e := h.history[i]; e.Client == client && e.Seq == seq {
 			return e.Rev, nil
 		}
 	}
@@ -496,8 +491,8 @@ func (h *hub) flush() bool {
 			h.storeFailed(err)
 			return false
 		}
-		n := int64(len(h.pending))
-		h.m.count(func(s *Stats) { s.OpsApplied += n; s.Commits++ })
+		h.m.opsApplied.Add(int64(len(h.pending)))
+		h.m.commits.Add(1)
 		h.pending = h.pending[:0]
 		if h.rev-h.snapRev >= h.m.cfg.SnapshotEvery {
 			if err := h.m.store.SaveSnapshot(h.ctx(), h.doc, h.rev, h.text.String()); err != nil {
@@ -524,7 +519,7 @@ func (h *hub) storeFailed(err error) {
 	if h.failed {
 		return // already handled
 	}
-	h.m.count(func(s *Stats) { s.StoreErrors++ })
+	h.m.storeErrors.Add(1)
 	h.failed = true
 	h.m.detach(h)
 	h.pending, h.out = nil, nil
@@ -556,8 +551,8 @@ func (h *hub) presence(c *Conn, msg *wire.Message) {
 		refuse("missing sel")
 		return
 	}
-	if len(msg.Sel) > maxRanges {
-		refuse(fmt.Sprintf("at most %d ranges", maxRanges))
+	if len(msg.Sel) > wire.MaxRanges {
+		refuse(fmt.Sprintf("at most %d ranges", wire.MaxRanges))
 		return
 	}
 	recs, err := h.entriesAfter(*msg.Rev)
@@ -603,15 +598,19 @@ func (h *hub) relayPresence(tick chan struct{}) {
 	if next.IsZero() {
 		return
 	}
-	if h.presWake != nil {
-		h.presWake.Stop()
+	// One timer for the hub's life, moved rather than replaced: this runs
+	// after every batch while people type and move their cursors.
+	d := next.Sub(h.now())
+	if h.presWake == nil {
+		h.presWake = time.AfterFunc(d, func() {
+			select {
+			case tick <- struct{}{}:
+			default: // a tick is already waiting
+			}
+		})
+		return
 	}
-	h.presWake = time.AfterFunc(next.Sub(h.now()), func() {
-		select {
-		case tick <- struct{}{}:
-		default: // a tick is already waiting
-		}
-	})
+	h.presWake.Reset(d)
 }
 
 func toWire(sel []ot.Range) []wire.Range {
@@ -635,17 +634,6 @@ func codeOf(err error) string {
 	return wire.CodeBadOp
 }
 
-// Limits of the protocol.
-const (
-	maxRanges  = 100
-	maxNameLen = 64 // UTF-16 units
-)
-
-var (
-	clientRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-	colorRe  = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-)
-
 // join is a checked join message.
 type join struct {
 	client, name, color string
@@ -653,7 +641,7 @@ type join struct {
 }
 
 func parseJoin(msg *wire.Message) (join, error) {
-	if !clientRe.MatchString(msg.Client) {
+	if !wire.ValidClient(msg.Client) {
 		return join{}, errorf(wire.CodeBadClient, "client must match [A-Za-z0-9._:-]{1,64}")
 	}
 	name := strings.Map(func(r rune) rune {
@@ -662,14 +650,14 @@ func parseJoin(msg *wire.Message) (join, error) {
 		}
 		return r
 	}, msg.Name)
-	if u := utf16.Encode([]rune(name)); len(u) > maxNameLen {
-		return join{}, errorf(wire.CodeBadMessage, "name is %d units long; at most %d", len(u), maxNameLen)
+	if u := utf16.Encode([]rune(name)); len(u) > wire.MaxNameLen {
+		return join{}, errorf(wire.CodeBadMessage, "name is %d units long; at most %d", len(u), wire.MaxNameLen)
 	}
 	color := msg.Color
 	if color == "" {
 		color = "#888"
 	}
-	if !colorRe.MatchString(color) {
+	if !wire.ValidColor(color) {
 		return join{}, errorf(wire.CodeBadMessage, "color must be #rgb or #rrggbb")
 	}
 	rev := msg.Rev

@@ -256,20 +256,13 @@ func TestSlowPeerIsClosedNotSkipped(t *testing.T) {
 		}
 		synctest.Wait()
 		for i := range 5 {
-			ca.Op(opMsg(t, i, i+1, `[`+itoa(i)+`"x"]`))
+			ca.Op(opMsg(t, i, i+1, insertAt(i, "x")))
 			synctest.Wait()
 		}
 		if c := slow.closeCode(); c != wire.CloseTooSlow {
 			t.Fatalf("slow peer closed with %d, want %d", c, wire.CloseTooSlow)
 		}
 	})
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return ""
-	}
-	return string(rune('0'+i)) + ","
 }
 
 func TestStoreFailureClosesPeersAndReloads(t *testing.T) {
@@ -443,20 +436,13 @@ func TestOpsThatArriveTogetherShareOneCommit(t *testing.T) {
 		_, ca := e.join("a", nil)
 		_, cb := e.join("b", nil)
 		_, cc := e.join("c", nil)
-		release := make(chan struct{})
-		first := true
-		e.st.appendHook = func() {
-			if first {
-				first = false
-				<-release // hold the first commit while more ops queue up
-			}
-		}
+		release := holdFirstAppend(e.st) // more ops queue up meanwhile
 		ca.Op(opMsg(t, 0, 1, `["a"]`))
 		synctest.Wait()
 		cb.Op(opMsg(t, 0, 1, `["b"]`))
 		cc.Op(opMsg(t, 0, 1, `["c"]`))
 		ca.Op(opMsg(t, 1, 2, `[1,"A"]`))
-		close(release)
+		release()
 		synctest.Wait()
 		if got := len(e.st.entries("d")); got != 4 {
 			t.Fatalf("log has %d entries, want 4", got)
@@ -477,21 +463,14 @@ func TestOldBaseRevisionInABatchReadsCommittedHistory(t *testing.T) {
 		defer m.Shutdown(context.Background())
 		a, ca := joinPeer(t, m, "a")
 		b, cb := joinPeer(t, m, "b")
-		release := make(chan struct{})
-		first := true
-		st.appendHook = func() {
-			if first {
-				first = false
-				<-release
-			}
-		}
+		release := holdFirstAppend(st)
 		cb.Op(opMsg(t, 0, 1, `["b"]`))
 		synctest.Wait() // held in the first commit
 		for i := 1; i < 7; i++ {
-			cb.Op(opMsg(t, i, i+1, `[`+itoa(i)+`"b"]`))
+			cb.Op(opMsg(t, i, i+1, insertAt(i, "b")))
 		}
 		ca.Op(opMsg(t, 0, 1, `["a"]`)) // base 0: older than the history kept
-		close(release)
+		release()
 		synctest.Wait()
 		if a.closeCode() != 0 || b.closeCode() != 0 {
 			t.Fatalf("peers closed with %d and %d, want both open", a.closeCode(), b.closeCode())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tandem-editor/tandem/wire"
@@ -80,7 +81,9 @@ type Manager struct {
 	hubs   map[string]*hub // open documents
 	closed bool
 	wg     sync.WaitGroup // running hub goroutines
-	stats  Stats
+
+	// Counters, atomic so that hubs count without the manager's lock.
+	opsApplied, commits, joins, slowPeers, storeErrors atomic.Int64
 }
 
 // Stats are counters for /metrics.
@@ -144,7 +147,7 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message) (*Conn, error) {
 				continue
 			}
 		}
-		m.count(func(s *Stats) { s.Joins++ })
+		m.joins.Add(1)
 		return c, nil
 	}
 }
@@ -166,13 +169,14 @@ func (m *Manager) Stats() (s Stats, openDocs, peers int) {
 	for _, h := range m.hubs {
 		peers += h.refs
 	}
-	return m.stats, len(m.hubs), peers
-}
-
-func (m *Manager) count(f func(*Stats)) {
-	m.mu.Lock()
-	f(&m.stats)
-	m.mu.Unlock()
+	s = Stats{
+		OpsApplied:  m.opsApplied.Load(),
+		Commits:     m.commits.Load(),
+		Joins:       m.joins.Load(),
+		SlowPeers:   m.slowPeers.Load(),
+		StoreErrors: m.storeErrors.Load(),
+	}
+	return s, len(m.hubs), peers
 }
 
 // Deleted tells the document's hub, if open, that the document is gone: its

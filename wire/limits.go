@@ -1,0 +1,24 @@
+package wire
+
+import "regexp"
+
+// Protocol limits that every side checks: the server refuses messages past
+// them, and clients check before sending.
+const (
+	// MaxRanges is the most selection ranges one presence message carries.
+	MaxRanges = 100
+	// MaxNameLen is the longest display name, in UTF-16 units.
+	MaxNameLen = 64
+)
+
+var (
+	clientRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+	colorRe  = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+)
+
+// ValidClient reports whether id is a well-formed client id:
+// [A-Za-z0-9._:-]{1,64}.
+func ValidClient(id string) bool { return clientRe.MatchString(id) }
+
+// ValidColor reports whether c is "#rgb" or "#rrggbb".
+func ValidColor(c string) bool { return colorRe.MatchString(c) }
