@@ -1,20 +1,22 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/wire"
 )
 
-// simNet is a scripted network: Machines, a server implementing the
-// protocol's server algorithm (ot.js's Server plus de-duplication by
-// (client, seq), catch-up and presence), and one FIFO queue per direction
-// and client. Every message goes through JSON. The test decides what is
-// delivered when.
+// simNet is a scripted network: Machines, the server's real document core
+// (session.Core, the same value the hub drives), and one FIFO queue per
+// direction and client. Every message goes through JSON. The test decides
+// what is delivered when; the server side persists instantly.
 type simNet struct {
 	t       testing.TB
 	srv     *simServer
@@ -26,31 +28,29 @@ type simClient struct {
 	up, down  [][]byte // client→server and server→client messages in transit
 	connected bool     // a connection exists (its join was queued)
 	joined    bool     // the server handled the join on this connection
+	id        session.PeerID
 }
 
-type simEntry struct {
-	op     ot.Op
-	client string
-	seq    int
-}
-
+// simServer drives a session.Core as the hub does: feed a request, then
+// carry out its Ready (persist into log, deliver into the clients' down
+// queues, answer fetches from log at once).
 type simServer struct {
-	text   string
-	log    []simEntry
-	maxSeq map[string]int
-	revOf  map[[2]any]int // (client, seq) → revision
-	conns  map[string]*simClient
-	sel    map[string][]ot.Range // presence of joined clients at the current revision
+	t     testing.TB
+	core  *session.Core
+	text  string        // the core's text after the last request
+	log   []oplog.Entry // every persisted entry
+	conns map[session.PeerID]*simClient
+	next  session.PeerID
+	now   time.Time
 }
 
 func newSimNet(t testing.TB, text string, ids ...string) *simNet {
-	n := &simNet{t: t, srv: &simServer{
-		text:   text,
-		maxSeq: make(map[string]int),
-		revOf:  make(map[[2]any]int),
-		conns:  make(map[string]*simClient),
-		sel:    make(map[string][]ot.Range),
-	}}
+	core, err := session.NewCore(session.Config{}, 0, text, nil, nil)
+	if err != nil {
+		t.Fatalf("new core: %v", err)
+	}
+	n := &simNet{t: t, srv: &simServer{t: t, core: core, text: text,
+		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0)}}
 	for _, id := range ids {
 		n.clients = append(n.clients, &simClient{m: NewMachine(id, id, "#123")})
 	}
@@ -175,7 +175,7 @@ func (n *simNet) check() {
 	s := n.srv
 	seqs := make(map[string][]int)
 	for _, e := range s.log {
-		seqs[e.client] = append(seqs[e.client], e.seq)
+		seqs[e.Client] = append(seqs[e.Client], e.Seq)
 	}
 	for i, c := range n.clients {
 		m := c.m
@@ -193,7 +193,8 @@ func (n *simNet) check() {
 			n.t.Errorf("client %d: log seqs %v, want %v", i, got, want)
 		}
 		peers := m.Peers()
-		for id, sel := range s.sel {
+		sels := s.selections()
+		for id, sel := range sels {
 			if id == m.Client() {
 				continue
 			}
@@ -206,118 +207,86 @@ func (n *simNet) check() {
 				n.t.Errorf("client %d sees %s at %v; server has %v", i, id, p.Sel, sel)
 			}
 		}
-		if len(peers) != len(s.sel)-1 {
-			n.t.Errorf("client %d sees %d peers, want %d", i, len(peers), len(s.sel)-1)
+		if len(peers) != len(sels)-1 {
+			n.t.Errorf("client %d sees %d peers, want %d", i, len(peers), len(sels)-1)
 		}
 	}
 }
 
-func (s *simServer) send(t testing.TB, c *simClient, m *wire.Message) {
-	c.down = append(c.down, encode(t, m))
-}
-
-func (s *simServer) broadcast(t testing.TB, except *simClient, m *wire.Message) {
-	for _, c := range s.conns {
-		if c != except {
-			s.send(t, c, m)
-		}
+// selections returns the core's presence: each joined client's selection.
+func (s *simServer) selections() map[string][]ot.Range {
+	out := make(map[string][]ot.Range)
+	for _, p := range s.core.People() {
+		out[p.Client] = p.Sel
 	}
+	return out
 }
 
 func (s *simServer) leave(c *simClient) {
-	id := c.m.Client()
-	if s.conns[id] != c {
+	if s.conns[c.id] != c {
 		return
 	}
-	delete(s.conns, id)
-	delete(s.sel, id)
-	for _, o := range s.conns {
-		o.down = append(o.down, []byte(fmt.Sprintf(`{"type":"leave","client":%q}`, id)))
-	}
+	delete(s.conns, c.id)
+	s.core.Leave(c.id)
+	s.advance()
 }
 
 func (s *simServer) handle(t testing.TB, c *simClient, msg *wire.Message) {
 	t.Helper()
-	id := c.m.Client()
-	rev := len(s.log)
+	// A second per request: every presence change is due at once.
+	s.now = s.now.Add(time.Second)
+	s.core.Tick(s.now)
 	switch msg.Type {
 	case wire.TypeJoin:
-		if msg.Rev != nil && *msg.Rev >= 0 && *msg.Rev <= rev {
-			for k := *msg.Rev; k < rev; k++ {
-				e := s.log[k]
-				s.send(t, c, &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(k + 1), Op: e.op, Client: e.client, Seq: wire.IntPtr(e.seq)})
-			}
-		} else {
-			s.send(t, c, &wire.Message{Type: wire.TypeSnapshot, Rev: wire.IntPtr(rev), Text: &s.text})
-		}
-		peers := []wire.Peer{}
-		for pid, sel := range s.sel {
-			if pid != id {
-				peers = append(peers, wire.Peer{Client: pid, Name: pid, Color: "#123", Sel: toWire(sel)})
-			}
-		}
-		s.conns[id], s.sel[id], c.joined = c, []ot.Range{}, true
-		s.send(t, c, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(rev), Seq: wire.IntPtr(s.maxSeq[id]), Peers: peers})
-		s.broadcast(t, c, &wire.Message{Type: wire.TypePresence, Client: id, Name: id, Color: "#123", Rev: wire.IntPtr(rev), Sel: []wire.Range{}})
-	case wire.TypeOp:
-		if !c.joined {
-			t.Fatalf("server: op from %s before its join", id)
-		}
-		seq := *msg.Seq
-		if seq <= s.maxSeq[id] { // de-duplication comes first
-			s.send(t, c, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(s.revOf[[2]any{id, seq}])})
-			return
-		}
-		if seq != s.maxSeq[id]+1 {
-			t.Fatalf("server: %s sent seq %d after %d", id, seq, s.maxSeq[id])
-		}
-		if *msg.Rev < 0 || *msg.Rev > rev {
-			t.Fatalf("server: %s sent an op at revision %d; current %d", id, *msg.Rev, rev)
-		}
-		op := msg.Op
-		for _, e := range s.log[*msg.Rev:] {
-			var err error
-			if op, _, err = ot.Transform(op, e.op); err != nil {
-				t.Fatalf("server: %s's op %d %v at revision %d: %v", id, seq, msg.Op, *msg.Rev, err)
-			}
-		}
-		text, err := ot.Apply(s.text, op)
+		j, err := session.ParseJoin(msg)
 		if err != nil {
-			t.Fatalf("server: apply %s's op %d %v to %q: %v", id, seq, op, s.text, err)
+			t.Fatalf("server: join %+v: %v", msg, err)
 		}
-		s.text = text
-		s.log = append(s.log, simEntry{op: op, client: id, seq: seq})
-		s.maxSeq[id] = seq
-		s.revOf[[2]any{id, seq}] = rev + 1
-		for k, sel := range s.sel {
-			s.sel[k] = ot.TransformSelection(sel, op)
-		}
-		s.send(t, c, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(rev + 1)})
-		s.broadcast(t, c, &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(rev + 1), Op: op, Client: id, Seq: wire.IntPtr(seq)})
+		j.Rights = session.Rights{Edit: true}
+		s.next++
+		c.id, c.joined = s.next, true
+		s.conns[c.id] = c
+		s.core.Join(c.id, j)
+	case wire.TypeOp:
+		s.core.Submit(c.id, session.Submit{Seq: msg.Seq, Rev: msg.Rev, Op: msg.Op})
 	case wire.TypePresence:
-		if !c.joined {
-			t.Fatalf("server: presence from %s before its join", id)
-		}
-		at := *msg.Rev
-		n := ot.Len(s.text)
-		if at < rev {
-			n = s.log[at].op.BaseLen()
-		}
-		sel := make([]ot.Range, len(msg.Sel))
-		for k, r := range msg.Sel {
-			if r[0] < 0 || r[1] < 0 || r[0] > n || r[1] > n {
-				t.Fatalf("server: %s's presence %v is outside revision %d (length %d)", id, msg.Sel, at, n)
-			}
-			sel[k] = ot.Range{Anchor: r[0], Head: r[1]}
-		}
-		for _, e := range s.log[at:] {
-			sel = ot.TransformSelection(sel, e.op)
-		}
-		s.sel[id] = sel
-		s.broadcast(t, c, &wire.Message{Type: wire.TypePresence, Client: id, Name: id, Color: "#123", Rev: wire.IntPtr(rev), Sel: toWire(sel)})
+		s.core.Cursor(c.id, session.Cursor{Rev: msg.Rev, Sel: msg.Sel})
 	default:
-		t.Fatalf("server: unexpected %s from %s", msg.Type, id)
+		t.Fatalf("server: unexpected %s from %s", msg.Type, c.m.Client())
 	}
+	s.advance()
+}
+
+// advance carries out the core's Ready as the hub does. The scripted
+// clients follow the protocol, so an error or a close fails the test.
+func (s *simServer) advance() {
+	s.t.Helper()
+	for first := true; first || s.core.HasReady(); first = false {
+		rd := s.core.Ready()
+		for i, e := range rd.Entries {
+			if e.Rev != len(s.log)+1 {
+				s.t.Fatalf("server: entry %d has revision %d after %d", i, e.Rev, len(s.log))
+			}
+			s.log = append(s.log, e)
+		}
+		for _, msg := range rd.Messages {
+			if bytes.Contains(msg.Data, []byte(`"type":"error"`)) {
+				s.t.Fatalf("server refused a protocol-abiding client: %s", msg.Data)
+			}
+			for _, id := range msg.To {
+				if c := s.conns[id]; c != nil {
+					c.down = append(c.down, msg.Data)
+				}
+			}
+		}
+		if len(rd.Closes) > 0 {
+			s.t.Fatalf("server closed %+v", rd.Closes)
+		}
+		for _, f := range rd.Fetches {
+			s.core.Fetched(f.Peer, f.From, s.log[f.From-1:f.To], nil)
+		}
+	}
+	s.text = s.core.Text()
 }
 
 func toWire(sel []ot.Range) []wire.Range {

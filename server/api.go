@@ -16,8 +16,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
 )
 
@@ -111,7 +111,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	)
 	switch {
 	case errors.As(err, &ae):
-	case errors.Is(err, session.ErrNotFound):
+	case errors.Is(err, oplog.ErrNotFound):
 		ae = &apiError{Code: codeNotFound, Message: "no such document"}
 	case errors.As(err, &maxer):
 		ae = apiErrorf(codeTooLarge, "the request body is over %d bytes", maxer.Limit)

@@ -1176,8 +1176,9 @@ func TestJoinRevisionsWithoutCatchUp(t *testing.T) {
 }
 
 // A document reopened by a new hub has no history in memory: catch-up from
-// long ago, an op based long ago, presence at an old revision and an old
-// duplicate read the log from the store.
+// long ago reads the log from the store (off the hub goroutine); an op or
+// duplicate from before the window is refused as stale (4001) and its
+// client catches up instead; presence at an old revision is ignored.
 func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	srv, ts := newTestServer(t, func(c *Config) { c.RateLimit = -1 })
 	id := createDoc(t, ts)
@@ -1213,36 +1214,48 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 		}
 		c.c.Close()
 	}
-	// a comes back: an old duplicate, then an op based on revision 1.
+	// a comes back with an old duplicate: stale, 4001; rejoining from
+	// revision 0 brings its own op back as the acknowledgement.
 	a2 := dial(t, ts, id)
 	a2.join("a", wire.IntPtr(n))
 	a2.sendRaw(`{"type":"op","rev":0,"seq":1,"op":["zz"]}`)
-	if ack := a2.next(wire.TypeAck); *ack.Seq != 1 || *ack.Rev != 1 {
-		t.Fatalf("old duplicate: ack %+v, want seq 1 at revision 1", ack)
+	if e := a2.next(wire.TypeError); e.Code != wire.CodeStale || *e.Seq != 1 {
+		t.Fatalf("old duplicate: %+v, want stale for seq 1", e)
 	}
+	a2.expectClose(wire.CloseTooSlow)
+	a3 := dial(t, ts, id)
+	before, _ := a3.join("a", wire.IntPtr(0))
+	if len(before) != n || before[0].Client != "a" || *before[0].Seq != 1 || *before[0].Rev != 1 {
+		t.Fatalf("rejoin from 0: %d ops, first %+v; want %d starting with a's seq 1", len(before), before[0], n)
+	}
+	// An op based on revision 1: stale, nothing written.
 	b := dial(t, ts, id)
 	b.join("b", wire.IntPtr(n))
-	if rev := b.submit(1, 1, `["B",1]`); rev != n+1 {
-		t.Fatalf("op based on revision 1: ack at %d, want %d", rev, n+1)
+	b.sendRaw(`{"type":"op","rev":1,"seq":1,"op":["B",1]}`)
+	if e := b.next(wire.TypeError); e.Code != wire.CodeStale {
+		t.Fatalf("op based on revision 1: %+v, want stale", e)
 	}
-	// Presence at revision 1: the anchor, at the end of "a", follows
-	// the 299 inserts there, then moves past "B"; the head, at 0, moves
-	// past "B" (a cursor at an insertion point goes after it).
-	b.sendRaw(`{"type":"presence","rev":1,"sel":[[1,0]]}`)
+	b.expectClose(wire.CloseTooSlow)
+	// b rejoins; its presence at revision 1 is ignored, the next one at
+	// the current revision is relayed.
+	b2 := dial(t, ts, id)
+	b2.join("b", wire.IntPtr(n))
+	b2.sendRaw(`{"type":"presence","rev":1,"sel":[[1,0]]}`)
+	b2.sendRaw(`{"type":"presence","rev":` + strconv.Itoa(n) + `,"sel":[[2,2]]}`)
 	for range 1000 {
-		p, err := a2.read()
+		p, err := a3.read()
 		if err != nil {
 			t.Fatalf("waiting for b's presence: %v", err)
 		}
 		if p.Type != wire.TypePresence || p.Client != "b" || len(p.Sel) == 0 {
-			continue // b's arrival, b's op
+			continue // b's arrivals
 		}
-		if want := (wire.Range{n + 1, 1}); len(p.Sel) != 1 || p.Sel[0] != want {
-			t.Fatalf("presence at revision 1 relayed as %v, want [%v]", p.Sel, want)
+		if want := (wire.Range{2, 2}); len(p.Sel) != 1 || p.Sel[0] != want {
+			t.Fatalf("b's presence relayed as %v, want [%v]", p.Sel, want)
 		}
 		break
 	}
-	if text, rev := docText(t, ts, id); text != "B"+strings.Repeat("a", n) || rev != n+1 {
+	if text, rev := docText(t, ts, id); text != strings.Repeat("a", n) || rev != n {
 		t.Fatalf("text %q at %d", text, rev)
 	}
 }

@@ -188,7 +188,7 @@ func (s *Server) onMessage(ms *melody.Session, data []byte) {
 			s.refuse(p, wire.CodeBadPresence, err.Error(), nil)
 			return
 		}
-		p.conn.Presence(&wire.Message{Type: wire.TypePresence, Rev: in.Rev, Sel: sel})
+		p.conn.Presence(session.Cursor{Rev: in.Rev, Sel: sel})
 	default:
 		s.refuse(p, wire.CodeUnknownType, fmt.Sprintf("unknown message type %q", clipReason(in.Type)), nil)
 	}
@@ -199,7 +199,10 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.refuse(p, wire.CodeAlreadyJoined, "this socket has already joined", nil)
 		return
 	}
-	conn, err := s.mgr.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev})
+	// Every connection may edit until share links decide otherwise; the
+	// core checks the rights on every op.
+	rights := session.Rights{Edit: true}
+	conn, err := s.mgr.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev}, rights)
 	var serr *session.Error
 	switch {
 	case err == nil:
@@ -233,7 +236,7 @@ func (s *Server) op(p *peer, in *inbound) {
 			return
 		}
 	}
-	p.conn.Op(&wire.Message{Type: wire.TypeOp, Rev: in.Rev, Seq: in.Seq, Op: op})
+	p.conn.Op(session.Submit{Rev: in.Rev, Seq: in.Seq, Op: op})
 }
 
 // decodeSel decodes a presence message's sel: absent or null gives nil

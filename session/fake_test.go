@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/wire"
 )
@@ -15,15 +16,16 @@ import (
 type memStore struct {
 	mu         sync.Mutex
 	docs       map[string]bool
-	log        map[string][]Entry
+	log        map[string][]oplog.Entry
 	snaps      map[string][2]any // rev, text
 	failNext   error             // returned by the next Append
 	appends    int
 	appendHook func() // called inside Append, before it records anything
+	fetchHook  func() // called inside EntriesPage, before it reads
 }
 
 func newMemStore(docs ...string) *memStore {
-	s := &memStore{docs: map[string]bool{}, log: map[string][]Entry{}, snaps: map[string][2]any{}}
+	s := &memStore{docs: map[string]bool{}, log: map[string][]oplog.Entry{}, snaps: map[string][2]any{}}
 	for _, d := range docs {
 		s.docs[d] = true
 	}
@@ -34,7 +36,7 @@ func (s *memStore) Snapshot(_ context.Context, doc string) (int, string, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.docs[doc] {
-		return 0, "", fmt.Errorf("snapshot %s: %w", doc, ErrNotFound)
+		return 0, "", fmt.Errorf("snapshot %s: %w", doc, oplog.ErrNotFound)
 	}
 	if sn, ok := s.snaps[doc]; ok {
 		return sn[0].(int), sn[1].(string), nil
@@ -42,10 +44,10 @@ func (s *memStore) Snapshot(_ context.Context, doc string) (int, string, error) 
 	return 0, "", nil
 }
 
-func (s *memStore) Entries(_ context.Context, doc string, from, to int) ([]Entry, error) {
+func (s *memStore) Entries(_ context.Context, doc string, from, to int) ([]oplog.Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Entry
+	var out []oplog.Entry
 	for _, e := range s.log[doc] {
 		if e.Rev >= from && e.Rev <= to {
 			out = append(out, e)
@@ -54,7 +56,7 @@ func (s *memStore) Entries(_ context.Context, doc string, from, to int) ([]Entry
 	return out, nil
 }
 
-func (s *memStore) Append(_ context.Context, doc string, es []Entry) error {
+func (s *memStore) Append(_ context.Context, doc string, es []oplog.Entry) error {
 	if s.appendHook != nil {
 		s.appendHook()
 	}
@@ -66,11 +68,11 @@ func (s *memStore) Append(_ context.Context, doc string, es []Entry) error {
 		return err
 	}
 	if !s.docs[doc] {
-		return ErrNotFound
+		return oplog.ErrNotFound
 	}
 	for i, e := range es {
 		if e.Rev != len(s.log[doc])+1+i {
-			return ErrConflict
+			return oplog.ErrConflict
 		}
 	}
 	s.log[doc] = append(s.log[doc], es...)
@@ -84,33 +86,40 @@ func (s *memStore) SaveSnapshot(_ context.Context, doc string, rev int, text str
 	return nil
 }
 
-func (s *memStore) MaxSeq(_ context.Context, doc, client string) (int, error) {
+func (s *memStore) Seqs(_ context.Context, doc string) (map[string]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := 0
+	if !s.docs[doc] {
+		return nil, fmt.Errorf("seqs %s: %w", doc, oplog.ErrNotFound)
+	}
+	m := make(map[string]int)
 	for _, e := range s.log[doc] {
-		if e.Client == client && e.Seq > m {
-			m = e.Seq
-		}
+		m[e.Client] = max(m[e.Client], e.Seq)
 	}
 	return m, nil
 }
 
-func (s *memStore) RevOf(_ context.Context, doc, client string, seq int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.log[doc] {
-		if e.Client == client && e.Seq == seq {
-			return e.Rev, nil
-		}
+func (s *memStore) EntriesPage(ctx context.Context, doc string, from, to, maxBytes int) ([]oplog.Entry, error) {
+	if s.fetchHook != nil {
+		s.fetchHook()
 	}
-	return 0, ErrNotFound
+	es, err := s.Entries(ctx, doc, from, to)
+	n := 0
+	for i, e := range es {
+		if n >= maxBytes {
+			return es[:i], err
+		}
+		n += e.Size()
+	}
+	return es, err
 }
 
-func (s *memStore) entries(doc string) []Entry {
+func (s *memStore) PruneSnapshots(context.Context, string, int, int) error { return nil }
+
+func (s *memStore) entries(doc string) []oplog.Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Entry(nil), s.log[doc]...)
+	return append([]oplog.Entry(nil), s.log[doc]...)
 }
 
 // fakePeer records what the hub sends it.
@@ -165,13 +174,13 @@ func joinMsg(client string, rev *int) *wire.Message {
 	return &wire.Message{Type: wire.TypeJoin, Client: client, Name: client, Color: "#123", Rev: rev}
 }
 
-func opMsg(t *testing.T, rev, seq int, js string) *wire.Message {
+func opMsg(t *testing.T, rev, seq int, js string) Submit {
 	t.Helper()
 	var op ot.Op
 	if err := json.Unmarshal([]byte(js), &op); err != nil {
 		t.Fatalf("bad op %s: %v", js, err)
 	}
-	return &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(rev), Seq: wire.IntPtr(seq), Op: op}
+	return Submit{Rev: wire.IntPtr(rev), Seq: wire.IntPtr(seq), Op: op}
 }
 
 func types(ms []wire.Message) []string {

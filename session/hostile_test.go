@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"testing"
@@ -85,7 +84,7 @@ func TestJoinQueuedBehindADeleteIsAnswered(t *testing.T) {
 		late := &fakePeer{}
 		joinErr := make(chan error, 1)
 		go func() { // Join may wait for the hub: it ends once the hub is free
-			_, err := e.m.Join("d", late, joinMsg("late", nil))
+			_, err := e.m.Join("d", late, joinMsg("late", nil), Rights{Edit: true})
 			joinErr <- err
 		}()
 		synctest.Wait()
@@ -118,7 +117,7 @@ func TestJoinQueuedBehindAStoreFailureIsAnswered(t *testing.T) {
 		late := &fakePeer{}
 		joinErr := make(chan error, 1)
 		go func() { // Join may wait for the hub: it ends once the hub is free
-			_, err := e.m.Join("d", late, joinMsg("late", nil))
+			_, err := e.m.Join("d", late, joinMsg("late", nil), Rights{Edit: true})
 			joinErr <- err
 		}()
 		synctest.Wait()
@@ -157,7 +156,7 @@ func TestJoinedOverBudgetLeavesNoGhost(t *testing.T) {
 		a.take()
 		// Three catch-up ops fit; joined does not.
 		slow := &fakePeer{budget: 3}
-		if _, err := e.m.Join("d", slow, joinMsg("s", wire.IntPtr(0))); err != nil {
+		if _, err := e.m.Join("d", slow, joinMsg("s", wire.IntPtr(0)), Rights{Edit: true}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -184,81 +183,6 @@ func TestJoinedOverBudgetLeavesNoGhost(t *testing.T) {
 	})
 }
 
-// With a history of 2 ops in memory, a reopened document has none: catch-up
-// from long ago, transforming an op based long ago, presence at an old
-// revision and acknowledging an old duplicate all read the store.
-func TestFarPastComesFromTheStore(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := newMemStore("d")
-		m := NewManager(st, Config{History: 2})
-		defer m.Shutdown(context.Background())
-		a, ca := joinPeer(t, m, "a")
-		for i := range 10 {
-			ca.Op(opMsg(t, i, i+1, insertAt(i, "a")))
-			synctest.Wait()
-		}
-		if n := len(a.take()); n != 10 {
-			t.Fatalf("a got %d messages, want 10 acks", n)
-		}
-		for i := 10; i < 200; i++ { // beyond the recent seqs the hub keeps
-			ca.Op(opMsg(t, i, i+1, insertAt(i, "a")))
-		}
-		synctest.Wait()
-		a.take()
-
-		// Catch-up from revision 0 and from 3.
-		for _, from := range []int{0, 3} {
-			p := &fakePeer{}
-			if _, err := m.Join("d", p, joinMsg("c"+strconv.Itoa(from), wire.IntPtr(from))); err != nil {
-				t.Fatal(err)
-			}
-			synctest.Wait()
-			got := p.take()
-			if len(got) != 200-from+1 {
-				t.Fatalf("catch-up from %d: %d messages, want %d ops and joined", from, len(got), 200-from)
-			}
-			for i, msg := range got[:len(got)-1] {
-				if msg.Type != wire.TypeOp || *msg.Rev != from+i+1 {
-					t.Fatalf("catch-up from %d: message %d is %s rev %v, want op rev %d", from, i, msg.Type, msg.Rev, from+i+1)
-				}
-			}
-		}
-		// An old duplicate is acked with its revision.
-		ca.Op(opMsg(t, 0, 1, `["zzz"]`))
-		synctest.Wait()
-		if got := only(a.take(), wire.TypeAck); len(got) != 1 || *got[0].Seq != 1 || *got[0].Rev != 1 {
-			t.Fatalf("old duplicate: got acks %+v, want one of seq 1, rev 1", got)
-		}
-		// b, joined at 200, sends an op based on revision 1: transformed
-		// past 199 ops.
-		b, cb := joinPeer(t, m, "b")
-		cb.Op(opMsg(t, 1, 1, `["B",1]`))
-		synctest.Wait()
-		if got := b.take(); len(got) != 1 || got[0].Type != wire.TypeAck || *got[0].Rev != 201 {
-			t.Fatalf("op based on revision 1: got %+v, want ack rev 201", got)
-		}
-		// Presence at revision 1, position 1 (the end of "a"): a cursor
-		// at an insertion point moves after it, so it follows the 199
-		// inserts at the end, then moves past "B": 201.
-		a.take()
-		time.Sleep(time.Second) // past the relay interval
-		cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{1, 1}}})
-		synctest.Wait()
-		var pres []wire.Message
-		for _, msg := range a.take() {
-			if msg.Type == wire.TypePresence && msg.Client == "b" {
-				pres = append(pres, msg)
-			}
-		}
-		if b.closeCode() != 0 || len(pres) != 1 {
-			t.Fatalf("presence at an old revision: a got %+v, b closed %d; want one relay", pres, b.closeCode())
-		}
-		if got := pres[0].Sel; len(got) != 1 || got[0] != (wire.Range{201, 201}) {
-			t.Fatalf("presence at an old revision relayed as %v, want [[201 201]]", got)
-		}
-	})
-}
-
 // A cursor inside a surrogate pair of the current text moves to the pair's
 // start, whether it was sent at the current revision or moved there by
 // later ops.
@@ -273,7 +197,7 @@ func TestPresenceInsideASurrogatePairMovesToItsStart(t *testing.T) {
 		a.take()
 		b.take()
 		time.Sleep(time.Second) // past the relay interval
-		cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{2, 5}, {0, 2}, {6, 3}}})
+		cb.Presence(Cursor{Rev: wire.IntPtr(1), Sel: []wire.Range{{2, 5}, {0, 2}, {6, 3}}})
 		synctest.Wait()
 		relayed := func() []wire.Range {
 			t.Helper()
@@ -295,7 +219,7 @@ func TestPresenceInsideASurrogatePairMovesToItsStart(t *testing.T) {
 		a.take()
 		b.take()
 		time.Sleep(time.Second) // past the relay interval
-		cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{2, 2}}})
+		cb.Presence(Cursor{Rev: wire.IntPtr(1), Sel: []wire.Range{{2, 2}}})
 		synctest.Wait()
 		if got, want := relayed(), []wire.Range{{3, 3}}; !equalRanges(got, want) {
 			t.Fatalf("relayed %v, want %v", got, want)

@@ -3,14 +3,10 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
+	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf16"
 
-	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/presence"
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -19,17 +15,24 @@ type eventKind int
 const (
 	evJoin eventKind = iota
 	evOp
-	evPresence
+	evCursor
 	evLeave
+	evFetched
+	evSaved
 	evDeleted
 	evShutdown
 )
 
 type event struct {
-	kind eventKind
-	conn *Conn
-	msg  *wire.Message
-	join join
+	kind   eventKind
+	conn   *Conn
+	join   JoinRequest
+	submit Submit
+	cursor Cursor
+	// evFetched: the answer to a Fetch.
+	fetch   Fetch
+	entries []oplog.Entry
+	err     error
 	// handled is closed once the hub has taken a join (evJoin only).
 	handled chan struct{}
 }
@@ -38,20 +41,14 @@ type event struct {
 // (back-pressure) rather than dropping anything.
 const inboxSize = 1024
 
-// errHubFailed: the store failed earlier in this event; the hub is stopping.
-var errHubFailed = errors.New("session: hub stopped after a store failure")
-
 // maxBatch bounds how many queued events one group commit takes.
 const maxBatch = 256
 
-// record is an applied operation kept in memory.
-type record struct {
-	Entry
-	lenAfter int // document length after it
-}
-
-// hub owns one open document. Every field below inbox is touched only by
-// the hub goroutine (run).
+// hub is the goroutine that drives one open document's Core: it takes a
+// batch of events from its inbox, feeds them to the Core, persists what
+// the Core's Ready holds, then delivers its messages and closes, starts
+// its fetches and saves its snapshot. Every field below inbox is touched
+// only by the hub goroutine (run).
 type hub struct {
 	m    *Manager
 	doc  string
@@ -60,32 +57,22 @@ type hub struct {
 	inbox chan event
 	done  chan struct{} // closed when run returns
 
-	loaded   bool
-	text     *ot.Doc
-	rev      int
-	snapRev  int              // revision of the latest saved snapshot
-	history  []record         // the latest applied ops, oldest first
-	maxSeq   map[string]int   // highest applied seq per client seen so far
-	peers    map[string]*Conn // current conn per client id
-	pres     *presence.Set
-	presWake *time.Timer
-
-	// out holds acks and broadcasts of the batch being committed; they are
-	// sent only after the commit.
-	pending []Entry
-	out     []func()
-	failed  bool // the store failed: peers are closed, the hub must stop
+	core    *Core // nil until the document is loaded
+	conns   map[PeerID]*Conn
+	wake    *time.Timer
+	tick    chan struct{}
+	saving  atomic.Bool // a snapshot is being written
+	deleted bool        // the document is gone: no snapshot on stop
 }
 
 func newHub(m *Manager, doc string) *hub {
 	return &hub{
-		m:      m,
-		doc:    doc,
-		inbox:  make(chan event, inboxSize),
-		done:   make(chan struct{}),
-		maxSeq: make(map[string]int),
-		peers:  make(map[string]*Conn),
-		pres:   presence.New(),
+		m:     m,
+		doc:   doc,
+		inbox: make(chan event, inboxSize),
+		done:  make(chan struct{}),
+		conns: make(map[PeerID]*Conn),
+		tick:  make(chan struct{}, 1),
 	}
 }
 
@@ -98,571 +85,299 @@ func (h *hub) send(ev event) {
 	}
 }
 
-func (h *hub) ctx() context.Context { return context.Background() }
-
-func (h *hub) now() time.Time { return h.m.cfg.Now() }
+// storeCtx bounds one store call: the manager cancels it at shutdown, and
+// Config.StoreTimeout ends it.
+func (h *hub) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(h.m.ctx, h.m.cfg.StoreTimeout)
+}
 
 // run is the hub goroutine. It returns when the last peer has left, the
 // document is deleted, the manager shuts down, or the store fails.
 func (h *hub) run() {
 	defer close(h.done)
 	defer func() {
-		if h.presWake != nil {
-			h.presWake.Stop()
+		if h.wake != nil {
+			h.wake.Stop()
 		}
 	}()
-	presTick := make(chan struct{}, 1)
 	batch := make([]event, 0, maxBatch)
 	for {
-		var ev event
+		batch = batch[:0]
 		select {
-		case ev = <-h.inbox:
-		case <-presTick:
-			h.relayPresence(presTick)
-			continue
+		case ev := <-h.inbox:
+			batch = append(batch, ev)
+		case <-h.tick: // presence relays are due
 		}
-		batch = append(batch[:0], ev)
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case ev = <-h.inbox:
+			case ev := <-h.inbox:
 				batch = append(batch, ev)
 			default:
 				break drain
 			}
 		}
+		if h.core != nil {
+			h.core.Tick(h.m.cfg.Now())
+		}
+		stop := false
 		for _, ev := range batch {
-			if ev.kind != evOp {
-				// Everything before a non-op event is committed and
-				// announced first, so events keep their order.
-				if !h.flush() {
-					return
-				}
-			}
-			stop := h.handle(ev)
-			if h.failed {
-				return
-			}
-			if stop {
-				h.stop()
-				return
+			if h.handle(ev) {
+				stop = true
+				break
 			}
 		}
-		if !h.flush() {
+		// Events after a stop are left unhandled: a join among them is
+		// never marked handled, and Manager.Join, seeing the hub done,
+		// takes it to a fresh hub.
+		if !h.advance() {
 			return
 		}
-		h.relayPresence(presTick)
+		if stop {
+			h.stop()
+			return
+		}
 	}
 }
 
-// handle processes one event and reports whether the hub must stop.
+// handle feeds one event to the Core and reports whether the hub must stop.
 func (h *hub) handle(ev event) bool {
 	switch ev.kind {
 	case evJoin:
-		h.join(ev.conn, ev.join)
-		close(ev.handled)
-	case evOp:
-		if h.peers[ev.conn.client] == ev.conn {
-			h.op(ev.conn, ev.msg)
+		defer close(ev.handled)
+		if h.core == nil {
+			if err := h.load(); err != nil {
+				h.refuseJoin(ev.conn, err)
+				return false
+			}
 		}
-	case evPresence:
-		if h.peers[ev.conn.client] == ev.conn {
-			h.presence(ev.conn, ev.msg)
+		h.conns[ev.conn.id] = ev.conn
+		h.core.Join(ev.conn.id, ev.join)
+	case evOp:
+		if h.core != nil {
+			h.core.Submit(ev.conn.id, ev.submit)
+		}
+	case evCursor:
+		if h.core != nil {
+			h.core.Cursor(ev.conn.id, ev.cursor)
+		}
+	case evFetched:
+		if h.core != nil {
+			h.core.Fetched(ev.fetch.Peer, ev.fetch.From, ev.entries, ev.err)
 		}
 	case evLeave:
-		h.drop(ev.conn)
+		delete(h.conns, ev.conn.id)
+		if h.core != nil {
+			h.core.Leave(ev.conn.id)
+		}
 		return h.m.release(h)
 	case evDeleted:
-		h.closeAll(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
+		h.deleted = true
 		h.m.detach(h)
+		if h.core != nil {
+			h.core.CloseAll(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
+		}
 		return true
 	case evShutdown:
 		h.m.detach(h)
-		for _, c := range h.peers {
-			c.peer.Close(wire.CloseGoingAway, "server shutting down")
+		if h.core != nil {
+			h.core.CloseAll("", "server shutting down", wire.CloseGoingAway)
 		}
 		return true
 	}
 	return false
 }
 
-// stop saves a snapshot if the text moved since the last one.
-func (h *hub) stop() {
-	if h.loaded && h.rev > h.snapRev {
-		if err := h.m.store.SaveSnapshot(h.ctx(), h.doc, h.rev, h.text.String()); err != nil {
-			h.m.cfg.Logger.Error("save snapshot", "doc", h.doc, "rev", h.rev, "err", err)
-		}
-	}
-}
-
-// load reads the document from the store: the latest snapshot, then the
-// log after it.
+// load builds the Core from the store: the latest snapshot, the log after
+// it, and the highest seq of every client.
 func (h *hub) load() error {
-	if h.loaded {
-		return nil
-	}
-	rev, text, err := h.m.store.Snapshot(h.ctx(), h.doc)
+	ctx, cancel := h.storeCtx()
+	defer cancel()
+	rev, text, err := h.m.store.Snapshot(ctx, h.doc)
 	if err != nil {
 		return err
 	}
-	doc := ot.NewDoc(text)
-	entries, err := h.m.store.Entries(h.ctx(), h.doc, rev+1, 1<<62)
+	entries, err := h.m.store.Entries(ctx, h.doc, rev+1, 1<<62)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.Rev != rev+1 {
-			return fmt.Errorf("session: load %s: log jumps from revision %d to %d", h.doc, rev, e.Rev)
-		}
-		if err := doc.Apply(e.Op); err != nil {
-			return fmt.Errorf("session: load %s: replay revision %d: %w", h.doc, e.Rev, err)
-		}
-		rev = e.Rev
-		h.remember(record{Entry: e, lenAfter: doc.Len()})
+	seqs, err := h.m.store.Seqs(ctx, h.doc)
+	if err != nil {
+		return err
 	}
-	h.text, h.rev, h.snapRev, h.loaded = doc, rev, rev-len(entries), true
+	core, err := NewCore(h.m.cfg, rev, text, entries, seqs)
+	if err != nil {
+		return err
+	}
+	h.core = core
 	return nil
 }
 
-// remember appends r to the in-memory history. It keeps between History
-// and twice History records, trimming in bulk so a keystroke costs O(1).
-func (h *hub) remember(r record) {
-	if n := h.m.cfg.History; len(h.history) >= 2*n {
-		k := copy(h.history, h.history[len(h.history)-n:])
-		clear(h.history[k:])
-		h.history = h.history[:k]
-	}
-	h.history = append(h.history, r)
-}
-
-// entriesAfter returns the applied ops with revisions above rev.
-func (h *hub) entriesAfter(rev int) ([]record, error) {
-	if rev >= h.rev {
-		return nil, nil
-	}
-	if len(h.history) > 0 && h.history[0].Rev <= rev+1 {
-		return h.history[rev+1-h.history[0].Rev:], nil
-	}
-	// The store sees only committed entries: commit the batch so far first.
-	if len(h.pending) > 0 && !h.flush() {
-		return nil, errHubFailed
-	}
-	es, err := h.m.store.Entries(h.ctx(), h.doc, rev+1, h.rev)
-	if err != nil {
-		return nil, err
-	}
-	if len(es) != h.rev-rev {
-		return nil, fmt.Errorf("session: %s: log holds %d ops after revision %d, want %d", h.doc, len(es), rev, h.rev-rev)
-	}
-	out := make([]record, len(es))
-	for i, e := range es {
-		out[i] = record{Entry: e, lenAfter: -1}
-	}
-	return out, nil
-}
-
-func (h *hub) seqOf(client string) (int, error) {
-	if s, ok := h.maxSeq[client]; ok {
-		return s, nil
-	}
-	s, err := h.m.store.MaxSeq(h.ctx(), h.doc, client)
-	if err != nil {
-		return 0, err
-	}
-	h.maxSeq[client] = s
-	return s, nil
-}
-
-func (h *hub) join(c *Conn, j join) {
-	if err := h.load(); err != nil {
-		h.refuseJoin(c, err)
-		return
-	}
-	seq, err := h.seqOf(c.client)
-	if err != nil {
-		h.refuseJoin(c, err)
-		return
-	}
-	if old := h.peers[c.client]; old != nil {
-		old.peer.Close(wire.CloseReplaced, "replaced by a newer connection")
-	}
-	h.peers[c.client] = c
-	// Catch-up with the ops after the client's revision, or a snapshot. A
-	// send that overflows the peer's budget closes it as too slow: the join
-	// ends there, before the newcomer is announced to anyone.
-	caughtUp := false
-	if j.rev != nil && *j.rev >= 0 && *j.rev <= h.rev {
-		recs, err := h.entriesAfter(*j.rev)
-		if err == nil {
-			for _, r := range recs {
-				if !h.sendTo(c, opMessage(r.Entry)) {
-					return
-				}
-			}
-			caughtUp = true
-		} else {
-			h.m.cfg.Logger.Error("catch-up", "doc", h.doc, "err", err)
-		}
-	}
-	if !caughtUp {
-		text := h.text.String()
-		if !h.sendTo(c, &wire.Message{Type: wire.TypeSnapshot, Rev: wire.IntPtr(h.rev), Text: &text}) {
-			return
-		}
-	}
-	peers := make([]wire.Peer, 0, h.pres.Len())
-	for _, s := range h.pres.All() {
-		if s.Client != c.client {
-			peers = append(peers, wire.Peer{Client: s.Client, Name: s.Name, Color: s.Color, Sel: toWire(s.Sel)})
-		}
-	}
-	if !h.sendTo(c, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(h.rev), Seq: wire.IntPtr(seq), Peers: peers}) {
-		return
-	}
-	h.pres.Join(c.client, j.name, j.color, h.now())
-	h.broadcast(c, wire.Encode(&wire.Message{Type: wire.TypePresence, Client: c.client, Name: j.name, Color: j.color, Rev: wire.IntPtr(h.rev), Sel: []wire.Range{}}))
-}
-
 func (h *hub) refuseJoin(c *Conn, err error) {
-	if errors.Is(err, ErrNotFound) {
-		h.fail(c, wire.CodeNotFound, "no such document")
-		return
+	code, msg := wire.CodeInternal, "the document could not be loaded"
+	if errors.Is(err, oplog.ErrNotFound) {
+		code, msg = wire.CodeNotFound, "no such document"
+	} else {
+		h.m.cfg.Logger.Error("join", "doc", h.doc, "err", err)
 	}
-	h.m.cfg.Logger.Error("join", "doc", h.doc, "err", err)
-	h.fail(c, wire.CodeInternal, "the document could not be loaded")
-}
-
-// fail sends an error to c and closes it with the code's close code.
-func (h *hub) fail(c *Conn, code, msg string) { h.failOp(c, nil, code, msg) }
-
-// failOp is fail for a refused op: the error names the op's seq.
-func (h *hub) failOp(c *Conn, seq *int, code, msg string) {
-	c.peer.Send(wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg, Seq: seq}))
+	c.peer.Send(wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg}))
 	c.peer.Close(wire.CloseFor(code), msg)
-	h.drop(c)
 }
 
-// drop forgets c (its Leave still comes from the adapter).
-func (h *hub) drop(c *Conn) {
-	if h.peers[c.client] != c {
-		return
+// advance carries out the Core's Ready until it asks for nothing more
+// (delivering can close a slow peer, which the others then see leave). It
+// reports false if the store failed: the peers are then closed and the hub
+// must stop.
+func (h *hub) advance() bool {
+	if h.core == nil {
+		return true
 	}
-	delete(h.peers, c.client)
-	if h.pres.Leave(c.client) {
-		h.broadcast(nil, wire.Encode(&wire.Message{Type: wire.TypeLeave, Client: c.client}))
-	}
-}
-
-func (h *hub) closeAll(code, msg string, closeCode int) {
-	b := wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg})
-	for _, c := range h.peers {
-		c.peer.Send(b)
-		c.peer.Close(closeCode, msg)
-	}
-}
-
-// sendTo queues a message for c and reports whether c is still connected:
-// a peer over its budget is closed so that it reconnects and catches up
-// (never silently skipped).
-func (h *hub) sendTo(c *Conn, m *wire.Message) bool {
-	if h.peers[c.client] != c {
-		return false
-	}
-	return h.sendRaw(c, wire.Encode(m))
-}
-
-func (h *hub) sendRaw(c *Conn, b []byte) bool {
-	if h.peers[c.client] != c {
-		return false
-	}
-	if !c.peer.Send(b) {
-		h.m.slowPeers.Add(1)
-		c.peer.Close(wire.CloseTooSlow, "too slow: reconnect and catch up")
-		h.drop(c)
-		return false
+	for first := true; first || h.core.HasReady(); first = false {
+		rd := h.core.Ready()
+		if len(rd.Entries) > 0 {
+			ctx, cancel := h.storeCtx()
+			err := h.m.store.Append(ctx, h.doc, rd.Entries)
+			cancel()
+			if err != nil {
+				h.storeFailed(err)
+				return false
+			}
+			h.m.opsApplied.Add(int64(len(rd.Entries)))
+			h.m.commits.Add(1)
+		}
+		h.deliver(rd)
+		for _, f := range rd.Fetches {
+			h.startFetch(f)
+		}
+		if rd.Snapshot != nil {
+			h.saveSnapshot(rd.Snapshot)
+		}
+		h.armWake(rd.Wake)
 	}
 	return true
 }
 
-// broadcast sends b to every peer but except.
-func (h *hub) broadcast(except *Conn, b []byte) {
-	for _, c := range h.peers {
-		if c != except {
-			h.sendRaw(c, b)
-		}
-	}
-}
-
-func opMessage(e Entry) *wire.Message {
-	return &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(e.Rev), Op: e.Op, Client: e.Client, Seq: wire.IntPtr(e.Seq)}
-}
-
-// op handles a submitted operation: de-duplicate, check, transform, apply
-// in memory, and queue the entry for the group commit.
-func (h *hub) op(c *Conn, msg *wire.Message) {
-	if msg.Seq == nil || *msg.Seq < 1 {
-		h.failOp(c, msg.Seq, wire.CodeBadSeq, "seq must be a positive integer")
-		return
-	}
-	seq := *msg.Seq
-	highest, err := h.seqOf(c.client)
-	if err != nil {
-		h.storeFailed(err)
-		return
-	}
-	if seq <= highest { // already applied: ack again with its revision
-		rev, err := h.revOf(c.client, seq)
-		if err != nil {
-			h.storeFailed(err)
-			return
-		}
-		h.out = append(h.out, func() { h.sendTo(c, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(rev)}) })
-		return
-	}
-	if seq > highest+1 {
-		h.failOp(c, msg.Seq, wire.CodeBadSeq, fmt.Sprintf("seq %d skips ahead: the next is %d", seq, highest+1))
-		return
-	}
-	if msg.Rev == nil || *msg.Rev < 0 || *msg.Rev > h.rev {
-		h.failOp(c, msg.Seq, wire.CodeBadRev, fmt.Sprintf("rev must be between 0 and %d", h.rev))
-		return
-	}
-	if msg.Op == nil {
-		h.failOp(c, msg.Seq, wire.CodeBadOp, "missing op")
-		return
-	}
-	op := msg.Op
-	recs, err := h.entriesAfter(*msg.Rev)
-	if err != nil {
-		h.storeFailed(err)
-		return
-	}
-	for _, r := range recs {
-		op, err = ot.Rebase(op, r.Op)
-		if err != nil {
-			h.failOp(c, msg.Seq, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", *msg.Rev, err))
-			return
-		}
-	}
-	if n := op.TargetLen(); n > h.m.cfg.MaxDocLen {
-		h.failOp(c, msg.Seq, wire.CodeDocTooLarge, fmt.Sprintf("the document would be %d units long; the limit is %d", n, h.m.cfg.MaxDocLen))
-		return
-	}
-	if err := h.text.Apply(op); err != nil {
-		h.failOp(c, msg.Seq, codeOf(err), err.Error())
-		return
-	}
-	h.rev++
-	e := Entry{Rev: h.rev, Op: op, Client: c.client, Seq: seq, Time: h.now().UTC()}
-	h.remember(record{Entry: e, lenAfter: h.text.Len()})
-	h.maxSeq[c.client] = seq
-	h.pres.Apply(op)
-	h.pending = append(h.pending, e)
-	b := wire.Encode(opMessage(e))
-	h.out = append(h.out, func() {
-		h.sendTo(c, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(e.Rev)})
-		h.broadcast(c, b)
-	})
-}
-
-// revOf returns the revision that (client, seq) was applied as: from the
-// batch being committed (the store does not have it yet), the recent
-// history, or the store.
-func (h *hub) revOf(client string, seq int) (int, error) {
-	for _, e := range h.pending {
-		if e.Client == client && e.Seq == seq {
-			return e.Rev, nil
-		}
-	}
-	for i := len(h.history) - 1; i >= 0; i-- {
-		if e := h.history[i]; e.Client == client && e.Seq == seq {
-			return e.Rev, nil
-		}
-	}
-	return h.m.store.RevOf(h.ctx(), h.doc, client, seq)
-}
-
-// flush commits the pending entries in one transaction, then sends the
-// acks and broadcasts. It reports false if the store failed (the hub has
-// then closed its peers and must stop).
-func (h *hub) flush() bool {
-	if len(h.pending) > 0 {
-		if err := h.m.store.Append(h.ctx(), h.doc, h.pending); err != nil {
-			h.storeFailed(err)
-			return false
-		}
-		h.m.opsApplied.Add(int64(len(h.pending)))
-		h.m.commits.Add(1)
-		h.pending = h.pending[:0]
-		if h.rev-h.snapRev >= h.m.cfg.SnapshotEvery {
-			if err := h.m.store.SaveSnapshot(h.ctx(), h.doc, h.rev, h.text.String()); err != nil {
-				h.m.cfg.Logger.Error("save snapshot", "doc", h.doc, "rev", h.rev, "err", err)
-			} else {
-				h.snapRev = h.rev
+// deliver sends the Ready's messages in order, then applies its closes. A
+// peer over its send budget is closed as too slow (never silently
+// skipped) and the Core is told it left.
+func (h *hub) deliver(rd Ready) {
+	for _, msg := range rd.Messages {
+		for _, id := range msg.To {
+			c := h.conns[id]
+			if c == nil {
+				continue
+			}
+			if !c.peer.Send(msg.Data) {
+				h.m.slowPeers.Add(1)
+				c.peer.Close(wire.CloseTooSlow, "too slow: reconnect and catch up")
+				delete(h.conns, id)
+				h.core.Leave(id)
 			}
 		}
 	}
-	if h.failed {
-		return false
-	}
-	for _, f := range h.out {
-		f()
-	}
-	h.out = h.out[:0]
-	return true
-}
-
-// storeFailed closes every peer and stops the hub: its memory may be ahead
-// of the disk, and the next join reloads from the store. Unacknowledged
-// ops are resubmitted by their clients.
-func (h *hub) storeFailed(err error) {
-	if h.failed {
-		return // already handled
-	}
-	h.m.storeErrors.Add(1)
-	h.failed = true
-	h.m.detach(h)
-	h.pending, h.out = nil, nil
-	switch {
-	case errors.Is(err, ErrNotFound):
-		h.closeAll(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
-	case errors.Is(err, ErrConflict):
-		h.m.cfg.Logger.Warn("revision conflict: reloading", "doc", h.doc, "err", err)
-		for _, c := range h.peers {
-			c.peer.Close(wire.CloseTooSlow, "document changed elsewhere: catch up")
+	for _, cl := range rd.Closes {
+		if c := h.conns[cl.Peer]; c != nil {
+			c.peer.Close(cl.Code, cl.Reason)
+			delete(h.conns, cl.Peer)
 		}
-	default:
-		h.m.cfg.Logger.Error("store failed: closing the document's peers", "doc", h.doc, "err", err)
-		h.closeAll(wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal)
 	}
 }
 
-// presence handles a client's selections at revision msg.Rev: check them,
-// transform them to the current revision and mark them for relay.
-func (h *hub) presence(c *Conn, msg *wire.Message) {
-	refuse := func(why string) {
-		h.sendTo(c, &wire.Message{Type: wire.TypeError, Code: wire.CodeBadPresence, Message: why})
-	}
-	if msg.Rev == nil || *msg.Rev < 0 || *msg.Rev > h.rev {
-		refuse(fmt.Sprintf("rev must be between 0 and %d", h.rev))
-		return
-	}
-	if msg.Sel == nil {
-		refuse("missing sel")
-		return
-	}
-	if len(msg.Sel) > wire.MaxRanges {
-		refuse(fmt.Sprintf("at most %d ranges", wire.MaxRanges))
-		return
-	}
-	recs, err := h.entriesAfter(*msg.Rev)
-	if err != nil {
-		refuse("revision no longer available")
-		return
-	}
-	// The length of the text at msg.Rev bounds the positions.
-	n := h.text.Len()
-	if len(recs) > 0 {
-		n = recs[0].Op.BaseLen()
-	}
-	sel := make([]ot.Range, len(msg.Sel))
-	for i, r := range msg.Sel {
-		if r[0] < 0 || r[1] < 0 || r[0] > n || r[1] > n {
-			refuse(fmt.Sprintf("range %d is outside the text (length %d)", i, n))
-			return
+// startFetch reads log entries for a catching-up peer off the hub
+// goroutine, so that no join waits on the store in front of everyone else.
+func (h *hub) startFetch(f Fetch) {
+	h.m.wg.Add(1)
+	// Ends when the read returns and its answer is queued, or the hub stopped.
+	go func() {
+		defer h.m.wg.Done()
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		es, err := h.m.store.EntriesPage(ctx, h.doc, f.From, f.To, f.MaxBytes)
+		if err != nil {
+			h.m.cfg.Logger.Error("catch-up", "doc", h.doc, "from", f.From, "to", f.To, "err", err)
 		}
-		sel[i] = ot.Range{Anchor: r[0], Head: r[1]}
-	}
-	for _, r := range recs {
-		sel = ot.TransformSelection(sel, r.Op)
-	}
-	for i := range sel { // a position inside a surrogate pair moves to its start
-		if h.text.InPair(sel[i].Anchor) {
-			sel[i].Anchor--
-		}
-		if h.text.InPair(sel[i].Head) {
-			sel[i].Head--
-		}
-	}
-	h.pres.Update(c.client, sel)
+		h.send(event{kind: evFetched, fetch: f, entries: es, err: err})
+	}()
 }
 
-// relayPresence broadcasts the presence changes that are due and arms a
-// timer for the next ones.
-func (h *hub) relayPresence(tick chan struct{}) {
-	due, next := h.pres.Due(h.now())
-	for _, s := range due {
-		b := wire.Encode(&wire.Message{Type: wire.TypePresence, Client: s.Client, Name: s.Name, Color: s.Color, Rev: wire.IntPtr(h.rev), Sel: toWire(s.Sel)})
-		h.broadcast(h.peers[s.Client], b)
-	}
-	if next.IsZero() {
+// saveSnapshot writes s off the hub goroutine and prunes the snapshots it
+// makes redundant. At most one is written at a time; one that comes while
+// another is being written is skipped (the next comes SnapshotEvery ops
+// later).
+func (h *hub) saveSnapshot(s *Snapshot) {
+	if !h.saving.CompareAndSwap(false, true) {
 		return
 	}
-	// One timer for the hub's life, moved rather than replaced: this runs
-	// after every batch while people type and move their cursors.
-	d := next.Sub(h.now())
-	if h.presWake == nil {
-		h.presWake = time.AfterFunc(d, func() {
+	h.m.wg.Add(1)
+	// Ends when the snapshot is written (or failed) and pruned.
+	go func() {
+		defer h.m.wg.Done()
+		defer h.saving.Store(false)
+		h.writeSnapshot(s)
+	}()
+}
+
+// writeSnapshot saves s, then keeps only the oldest snapshot of the
+// SnapshotEvery-wide bucket that s falls in, besides s itself: at most one
+// snapshot per SnapshotEvery revisions stays, so any revision is rebuilt
+// from a snapshot at most about 2×SnapshotEvery ops before it.
+func (h *hub) writeSnapshot(s *Snapshot) {
+	ctx, cancel := h.storeCtx()
+	defer cancel()
+	if err := h.m.store.SaveSnapshot(ctx, h.doc, s.Rev, s.Text); err != nil {
+		h.m.cfg.Logger.Error("save snapshot", "doc", h.doc, "rev", s.Rev, "err", err)
+		return
+	}
+	every := h.m.cfg.SnapshotEvery
+	if err := h.m.store.PruneSnapshots(ctx, h.doc, s.Rev/every*every, s.Rev); err != nil {
+		h.m.cfg.Logger.Error("prune snapshots", "doc", h.doc, "rev", s.Rev, "err", err)
+	}
+}
+
+// armWake arranges a tick at t (a presence relay due). One timer serves
+// the hub's life, moved rather than replaced.
+func (h *hub) armWake(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	d := t.Sub(h.m.cfg.Now())
+	if h.wake == nil {
+		h.wake = time.AfterFunc(d, func() {
 			select {
-			case tick <- struct{}{}:
+			case h.tick <- struct{}{}:
 			default: // a tick is already waiting
 			}
 		})
 		return
 	}
-	h.presWake.Reset(d)
+	h.wake.Reset(d)
 }
 
-func toWire(sel []ot.Range) []wire.Range {
-	out := make([]wire.Range, len(sel))
-	for i, r := range sel {
-		out[i] = wire.Range{r.Anchor, r.Head}
+// stop saves a snapshot if enough ops accumulated since the last one.
+func (h *hub) stop() {
+	if h.core == nil || h.deleted {
+		return
 	}
-	return out
+	if s := h.core.StopSnapshot(); s != nil {
+		h.writeSnapshot(s)
+	}
 }
 
-// codeOf maps an engine error to its protocol error code.
-func codeOf(err error) string {
+// storeFailed closes every peer and stops the hub: its memory may be ahead
+// of the disk, and the next join reloads from the store. Nothing of the
+// failed batch was acknowledged; clients resubmit it.
+func (h *hub) storeFailed(err error) {
+	h.m.storeErrors.Add(1)
+	h.m.detach(h)
 	switch {
-	case errors.Is(err, ot.ErrBaseLength):
-		return wire.CodeBaseLength
-	case errors.Is(err, ot.ErrSurrogateSplit):
-		return wire.CodeSurrogateSplit
-	case errors.Is(err, ot.ErrInvalidUnicode):
-		return wire.CodeInvalidUnicode
+	case errors.Is(err, oplog.ErrNotFound):
+		h.core.StoreFailed(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
+	case errors.Is(err, oplog.ErrConflict):
+		h.m.cfg.Logger.Warn("revision conflict: reloading", "doc", h.doc, "err", err)
+		h.core.StoreFailed("", "document changed elsewhere: catch up", wire.CloseTooSlow)
+	default:
+		h.m.cfg.Logger.Error("store failed: closing the document's peers", "doc", h.doc, "err", err)
+		h.core.StoreFailed(wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal)
 	}
-	return wire.CodeBadOp
-}
-
-// join is a checked join message.
-type join struct {
-	client, name, color string
-	rev                 *int
-}
-
-func parseJoin(msg *wire.Message) (join, error) {
-	if !wire.ValidClient(msg.Client) {
-		return join{}, errorf(wire.CodeBadClient, "client must match [A-Za-z0-9._:-]{1,64}")
-	}
-	name := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, msg.Name)
-	if u := utf16.Encode([]rune(name)); len(u) > wire.MaxNameLen {
-		return join{}, errorf(wire.CodeBadMessage, "name is %d units long; at most %d", len(u), wire.MaxNameLen)
-	}
-	color := msg.Color
-	if color == "" {
-		color = "#888"
-	}
-	if !wire.ValidColor(color) {
-		return join{}, errorf(wire.CodeBadMessage, "color must be #rgb or #rrggbb")
-	}
-	rev := msg.Rev
-	if rev != nil && *rev < 0 {
-		rev = nil // no usable revision: the client gets a snapshot
-	}
-	return join{client: msg.Client, name: name, color: color, rev: rev}, nil
+	h.deliver(h.core.Ready())
 }

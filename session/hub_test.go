@@ -27,7 +27,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) join(client string, rev *int) (*fakePeer, *Conn) {
 	e.t.Helper()
 	p := &fakePeer{}
-	c, err := e.m.Join("d", p, joinMsg(client, rev))
+	c, err := e.m.Join("d", p, joinMsg(client, rev), Rights{Edit: true})
 	if err != nil {
 		e.t.Fatalf("join %s: %v", client, err)
 	}
@@ -134,14 +134,14 @@ func TestDuplicateSeqIsAckedAgainWithItsRevision(t *testing.T) {
 func TestRefusedOpClosesOnlyItsAuthor(t *testing.T) {
 	cases := []struct {
 		name string
-		msg  func(t *testing.T) *wire.Message
+		msg  func(t *testing.T) Submit
 		code string
 	}{
-		{"seq skips ahead", func(t *testing.T) *wire.Message { return opMsg(t, 0, 5, `["x"]`) }, wire.CodeBadSeq},
-		{"rev in the future", func(t *testing.T) *wire.Message { return opMsg(t, 9, 1, `["x"]`) }, wire.CodeBadRev},
-		{"wrong base length", func(t *testing.T) *wire.Message { return opMsg(t, 0, 1, `[3,"x"]`) }, wire.CodeBaseLength},
-		{"missing op", func(t *testing.T) *wire.Message {
-			return &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(0), Seq: wire.IntPtr(1)}
+		{"seq skips ahead", func(t *testing.T) Submit { return opMsg(t, 0, 5, `["x"]`) }, wire.CodeBadSeq},
+		{"rev in the future", func(t *testing.T) Submit { return opMsg(t, 9, 1, `["x"]`) }, wire.CodeBadRev},
+		{"wrong base length", func(t *testing.T) Submit { return opMsg(t, 0, 1, `[3,"x"]`) }, wire.CodeBaseLength},
+		{"missing op", func(t *testing.T) Submit {
+			return Submit{Rev: wire.IntPtr(0), Seq: wire.IntPtr(1)}
 		}, wire.CodeBadOp},
 	}
 	for _, tc := range cases {
@@ -251,7 +251,7 @@ func TestSlowPeerIsClosedNotSkipped(t *testing.T) {
 		defer e.close()
 		_, ca := e.join("a", nil)
 		slow := &fakePeer{budget: 3}
-		if _, err := e.m.Join("d", slow, joinMsg("s", nil)); err != nil {
+		if _, err := e.m.Join("d", slow, joinMsg("s", nil), Rights{Edit: true}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -298,7 +298,7 @@ func TestUnknownDocumentIsNotFound(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
 		p := &fakePeer{}
-		if _, err := e.m.Join("nope", p, joinMsg("a", nil)); err != nil {
+		if _, err := e.m.Join("nope", p, joinMsg("a", nil), Rights{Edit: true}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -318,7 +318,7 @@ func TestBadJoinIsRefusedWithoutRegistering(t *testing.T) {
 			{Type: "join", Client: "has space"},
 			{Type: "join", Client: "a", Color: "red"},
 		} {
-			_, err := e.m.Join("d", &fakePeer{}, m)
+			_, err := e.m.Join("d", &fakePeer{}, m, Rights{Edit: true})
 			var se *Error
 			if !errors.As(err, &se) {
 				t.Fatalf("join %+v: err = %v, want *Error", m, err)
@@ -343,12 +343,12 @@ func TestPresenceIsTransformedAndCoalesced(t *testing.T) {
 		time.Sleep(time.Second)
 		// b's cursor at 3 in revision 1; a inserts at 0 meanwhile.
 		ca.Op(opMsg(t, 1, 2, `["__",5]`))
-		cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{3, 3}}})
+		cb.Presence(Cursor{Rev: wire.IntPtr(1), Sel: []wire.Range{{3, 3}}})
 		for i := range 5 { // a burst: relayed at most once per 50 ms
-			cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{i, i + 1}}})
+			cb.Presence(Cursor{Rev: wire.IntPtr(1), Sel: []wire.Range{{i, i + 1}}})
 		}
 		// Out of range for revision 1 ("hello"): refused, not relayed.
-		cb.Presence(&wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(1), Sel: []wire.Range{{6, 6}}})
+		cb.Presence(Cursor{Rev: wire.IntPtr(1), Sel: []wire.Range{{6, 6}}})
 		synctest.Wait()
 		var pres []wire.Message
 		for _, m := range a.take() {
@@ -409,7 +409,7 @@ func TestShutdownClosesPeersGoingAway(t *testing.T) {
 		if c := a.closeCode(); c != wire.CloseGoingAway {
 			t.Fatalf("closed with %d, want %d", c, wire.CloseGoingAway)
 		}
-		if _, err := e.m.Join("d", &fakePeer{}, joinMsg("b", nil)); !errors.Is(err, ErrClosed) {
+		if _, err := e.m.Join("d", &fakePeer{}, joinMsg("b", nil), Rights{Edit: true}); !errors.Is(err, ErrClosed) {
 			t.Fatalf("join after shutdown: err = %v, want ErrClosed", err)
 		}
 	})
@@ -453,46 +453,10 @@ func TestOpsThatArriveTogetherShareOneCommit(t *testing.T) {
 	})
 }
 
-// An op based on a revision older than the in-memory history is transformed
-// against entries read from the store, which must include the ops of the
-// batch being committed.
-func TestOldBaseRevisionInABatchReadsCommittedHistory(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := newMemStore("d")
-		m := NewManager(st, Config{History: 2})
-		defer m.Shutdown(context.Background())
-		a, ca := joinPeer(t, m, "a")
-		b, cb := joinPeer(t, m, "b")
-		release := holdFirstAppend(st)
-		cb.Op(opMsg(t, 0, 1, `["b"]`))
-		synctest.Wait() // held in the first commit
-		for i := 1; i < 7; i++ {
-			cb.Op(opMsg(t, i, i+1, insertAt(i, "b")))
-		}
-		ca.Op(opMsg(t, 0, 1, `["a"]`)) // base 0: older than the history kept
-		release()
-		synctest.Wait()
-		if a.closeCode() != 0 || b.closeCode() != 0 {
-			t.Fatalf("peers closed with %d and %d, want both open", a.closeCode(), b.closeCode())
-		}
-		if n := len(st.entries("d")); n != 8 {
-			t.Fatalf("log has %d entries, want 8", n)
-		}
-		p := &fakePeer{}
-		if _, err := m.Join("d", p, joinMsg("c", nil)); err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait()
-		if got := *p.take()[0].Text; got != "abbbbbbb" {
-			t.Fatalf("text = %q, want %q", got, "abbbbbbb")
-		}
-	})
-}
-
 func joinPeer(t *testing.T, m *Manager, client string) (*fakePeer, *Conn) {
 	t.Helper()
 	p := &fakePeer{}
-	c, err := m.Join("d", p, joinMsg(client, nil))
+	c, err := m.Join("d", p, joinMsg(client, nil), Rights{Edit: true})
 	if err != nil {
 		t.Fatalf("join %s: %v", client, err)
 	}

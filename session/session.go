@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -24,15 +25,59 @@ type Peer interface {
 	Close(code int, reason string)
 }
 
+// Store is what a hub needs from durable storage. Package store implements
+// it on SQLite; tests use an in-memory fake. Every method is safe for
+// concurrent use. Errors wrap oplog.ErrNotFound or oplog.ErrConflict where
+// they apply.
+type Store interface {
+	// Snapshot returns the latest snapshot of the document (revision and
+	// text); a document with none is at revision 0 with empty text.
+	Snapshot(ctx context.Context, doc string) (rev int, text string, err error)
+	// Entries returns the log entries with from <= Rev <= to, in order.
+	Entries(ctx context.Context, doc string, from, to int) ([]oplog.Entry, error)
+	// EntriesPage is Entries stopped once the entries returned hold
+	// maxBytes (oplog.Entry.Size); it returns at least one entry if any.
+	EntriesPage(ctx context.Context, doc string, from, to, maxBytes int) ([]oplog.Entry, error)
+	// Append adds entries (consecutive revisions, following the current
+	// one) in one transaction and moves the document's revision and
+	// updated time. If a revision is already taken (another process wrote
+	// it) it fails with ErrConflict and writes nothing.
+	Append(ctx context.Context, doc string, entries []oplog.Entry) error
+	// SaveSnapshot records the text at a revision.
+	SaveSnapshot(ctx context.Context, doc string, rev int, text string) error
+	// PruneSnapshots keeps the oldest of the document's snapshots with
+	// from <= rev < to and deletes the others in that range (never the
+	// one at revision 0).
+	PruneSnapshots(ctx context.Context, doc string, from, to int) error
+	// Seqs returns the highest seq applied per client of the document.
+	Seqs(ctx context.Context, doc string) (map[string]int, error)
+}
+
 // Config holds a Manager's knobs. Zero values take the defaults.
 type Config struct {
 	// SnapshotEvery: save a snapshot after this many operations (default 1000).
 	SnapshotEvery int
+	// SnapshotOnStop: a hub that stops (last person gone) saves a snapshot
+	// only if this many operations were applied since the last one
+	// (default SnapshotEvery/10, at least 1).
+	SnapshotOnStop int
 	// MaxDocLen: the longest document, in UTF-16 units (default 10 Mi).
 	MaxDocLen int
-	// History: how many recent operations a hub keeps in memory for
-	// transforming and catch-up; older ones come from the store (default 4096).
-	History int
+	// History and HistoryBytes bound the window of recent operations a hub
+	// keeps in memory for transforming and catch-up (defaults 4096 and
+	// 8 MiB). An op or cursor based before the window is not transformed:
+	// see wire.CodeStale.
+	History, HistoryBytes int
+	// MaxTransform bounds the component steps of transforming one op or
+	// cursor to the current revision (default 2 Mi): an op that would cost
+	// more is refused as stale, and its client transforms it while it
+	// catches up.
+	MaxTransform int
+	// CatchUpBytes bounds one page of catch-up read from the store for a
+	// client joining from before the window (default 4 MiB).
+	CatchUpBytes int
+	// StoreTimeout bounds each store call of a hub (default 10 s).
+	StoreTimeout time.Duration
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests may replace it.
@@ -43,11 +88,26 @@ func (c *Config) setDefaults() {
 	if c.SnapshotEvery <= 0 {
 		c.SnapshotEvery = 1000
 	}
+	if c.SnapshotOnStop <= 0 {
+		c.SnapshotOnStop = max(1, c.SnapshotEvery/10)
+	}
 	if c.MaxDocLen <= 0 {
 		c.MaxDocLen = 10 << 20
 	}
 	if c.History <= 0 {
 		c.History = 4096
+	}
+	if c.HistoryBytes <= 0 {
+		c.HistoryBytes = 8 << 20
+	}
+	if c.MaxTransform <= 0 {
+		c.MaxTransform = 2 << 20
+	}
+	if c.CatchUpBytes <= 0 {
+		c.CatchUpBytes = 4 << 20
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -76,11 +136,16 @@ func errorf(code, format string, args ...any) *Error {
 type Manager struct {
 	store Store
 	cfg   Config
+	// ctx is the parent of every store call; Shutdown cancels it when its
+	// own deadline passes, so that no hub waits on the store for ever.
+	ctx    context.Context
+	cancel context.CancelFunc
+	nextID atomic.Uint64 // PeerIDs
 
 	mu     sync.Mutex
 	hubs   map[string]*hub // open documents
 	closed bool
-	wg     sync.WaitGroup // running hub goroutines
+	wg     sync.WaitGroup // running hub goroutines and their store readers and writers
 
 	// Counters, atomic so that hubs count without the manager's lock.
 	opsApplied, commits, joins, slowPeers, storeErrors atomic.Int64
@@ -98,19 +163,23 @@ type Stats struct {
 // NewManager returns a Manager persisting through store.
 func NewManager(store Store, cfg Config) *Manager {
 	cfg.setDefaults()
-	return &Manager{store: store, cfg: cfg, hubs: make(map[string]*hub)}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{store: store, cfg: cfg, ctx: ctx, cancel: cancel, hubs: make(map[string]*hub)}
 }
 
 // Join registers peer p with the document's hub, starting the hub if need
 // be, and hands it the join, waiting until the hub has taken it: the hub
 // answers through p (snapshot or catch-up, then joined; or an error). A
 // malformed join is refused with an *Error and p is not registered. The
+// rights are the server's decision, checked by the core on every op. The
 // returned Conn carries p's later messages.
-func (m *Manager) Join(doc string, p Peer, msg *wire.Message) (*Conn, error) {
-	j, err := parseJoin(msg)
+func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*Conn, error) {
+	j, err := ParseJoin(msg)
 	if err != nil {
 		return nil, err
 	}
+	j.Rights = rights
+	id := PeerID(m.nextID.Add(1))
 	// A hub that stops (document deleted, store failure) before it takes
 	// the join never answers it: the join then goes to a fresh hub, which
 	// does. The second attempt cannot meet the same hub, which has left
@@ -135,7 +204,7 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message) (*Conn, error) {
 		}
 		h.refs++
 		m.mu.Unlock()
-		c := &Conn{hub: h, peer: p, client: j.client}
+		c := &Conn{hub: h, peer: p, client: j.Client, id: id}
 		handled := make(chan struct{})
 		h.send(event{kind: evJoin, conn: c, join: j, handled: handled})
 		select {
@@ -211,8 +280,10 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		m.cancel()
 		return nil
 	case <-ctx.Done():
+		m.cancel() // hubs waiting on the store give up
 		return fmt.Errorf("session: shutdown: %w", ctx.Err())
 	}
 }
@@ -248,6 +319,7 @@ type Conn struct {
 	hub    *hub
 	peer   Peer
 	client string
+	id     PeerID
 	once   sync.Once
 }
 
@@ -255,10 +327,10 @@ type Conn struct {
 func (c *Conn) Client() string { return c.client }
 
 // Op submits an op message.
-func (c *Conn) Op(msg *wire.Message) { c.hub.send(event{kind: evOp, conn: c, msg: msg}) }
+func (c *Conn) Op(s Submit) { c.hub.send(event{kind: evOp, conn: c, submit: s}) }
 
 // Presence submits a presence message.
-func (c *Conn) Presence(msg *wire.Message) { c.hub.send(event{kind: evPresence, conn: c, msg: msg}) }
+func (c *Conn) Presence(cur Cursor) { c.hub.send(event{kind: evCursor, conn: c, cursor: cur}) }
 
 // Leave tells the hub the peer disconnected. Later calls do nothing.
 func (c *Conn) Leave() {

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/session"
 )
 
 // Group commit.
@@ -47,7 +47,7 @@ var errClosed = errors.New("database is closed")
 type appendReq struct {
 	ctx     context.Context
 	doc     string
-	entries []session.Entry
+	entries []oplog.Entry
 	// ops are the entries' ops in JSON, encoded by the caller so that the
 	// committer, which works for everyone, does less. If encoding failed,
 	// encErr is the error for entries[len(ops)]; it is reported at the
@@ -60,7 +60,7 @@ type appendReq struct {
 	done chan error
 }
 
-func newAppendReq(ctx context.Context, doc string, entries []session.Entry) *appendReq {
+func newAppendReq(ctx context.Context, doc string, entries []oplog.Entry) *appendReq {
 	r := &appendReq{ctx: ctx, doc: doc, entries: entries, ops: make([]string, 0, len(entries)), done: make(chan error, 1)}
 	for _, e := range entries {
 		b, err := json.Marshal(e.Op)
@@ -318,7 +318,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	var cur, size int
 	err := st.doc.QueryRowContext(ctx, doc).Scan(&cur, &size)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, session.ErrNotFound)
+		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, oplog.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
@@ -326,7 +326,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	for i, e := range entries {
 		if want := cur + 1 + i; e.Rev != want {
 			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
-				doc, e.Rev, want, cur, session.ErrConflict)
+				doc, e.Rev, want, cur, oplog.ErrConflict)
 		}
 	}
 	now := db.now()
@@ -346,7 +346,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size); err != nil {
 			if isConstraint(err) {
 				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
-					doc, e.Rev, e.Client, e.Seq, err, session.ErrConflict)
+					doc, e.Rev, e.Client, e.Seq, err, oplog.ErrConflict)
 			}
 			return fmt.Errorf("store: append doc %s rev %d: %w", doc, e.Rev, err)
 		}

@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/session"
 )
 
 // gate holds the committer until want requests are queued, then lets it
@@ -86,7 +86,7 @@ func recordBatches(db *DB) func() []int {
 }
 
 // appendAsync starts an Append and returns the channel its error arrives on.
-func appendAsync(ctx context.Context, db *DB, doc string, es []session.Entry) <-chan error {
+func appendAsync(ctx context.Context, db *DB, doc string, es []oplog.Entry) <-chan error {
 	ch := make(chan error, 1)
 	go func() { ch <- db.Append(ctx, doc, es) }()
 	return ch
@@ -104,7 +104,7 @@ func TestAppendConcurrentDocuments(t *testing.T) {
 	for i := range ids {
 		ids[i] = mustCreate(t, db, fmt.Sprint("doc ", i)).ID
 	}
-	sent := make([][]session.Entry, docs)
+	sent := make([][]oplog.Entry, docs)
 	texts := make([]string, docs)
 	var wg sync.WaitGroup
 	errs := make(chan error, docs)
@@ -115,11 +115,11 @@ func TestAppendConcurrentDocuments(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			text, rev := "", 0
 			for range groups {
-				var es []session.Entry
+				var es []oplog.Entry
 				for range r.IntN(3) + 1 {
 					op, next := randomEdit(r, text)
 					rev++
-					es = append(es, session.Entry{Rev: rev, Op: op, Client: fmt.Sprint("c", w), Seq: rev, Time: base.Add(time.Duration(rev))})
+					es = append(es, oplog.Entry{Rev: rev, Op: op, Client: fmt.Sprint("c", w), Seq: rev, Time: base.Add(time.Duration(rev))})
 					text = next
 				}
 				if err := db.Append(ctx, ids[w], es); err != nil {
@@ -170,31 +170,31 @@ func TestAppendFailureInBatchIsItsOwn(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
 	a, b, c, e, f := mustCreate(t, db, "a"), mustCreate(t, db, "b"), mustCreate(t, db, "c"), mustCreate(t, db, "e"), mustCreate(t, db, "f")
-	bFirst := []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "b", Seq: 1, Time: base}}
+	bFirst := []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "b", Seq: 1, Time: base}}
 	if err := db.Append(ctx, b.ID, bFirst); err != nil {
 		t.Fatal(err)
 	}
 
 	batches := recordBatches(db)
-	one := func(rev int, op ot.Op, client string, seq int) session.Entry {
-		return session.Entry{Rev: rev, Op: op, Client: client, Seq: seq, Time: base}
+	one := func(rev int, op ot.Op, client string, seq int) oplog.Entry {
+		return oplog.Entry{Rev: rev, Op: op, Client: client, Seq: seq, Time: base}
 	}
-	aLog := []session.Entry{one(1, insertAt(0, 0, "A1"), "a", 1), one(2, insertAt(2, 2, "A2"), "a", 2)}
+	aLog := []oplog.Entry{one(1, insertAt(0, 0, "A1"), "a", 1), one(2, insertAt(2, 2, "A2"), "a", 2)}
 	reqs := []struct {
 		name string
 		doc  string
-		es   []session.Entry
+		es   []oplog.Entry
 		want error // nil: succeeds
 	}{
 		{"first of a", a.ID, aLog[:1], nil},
-		{"rev of b already taken", b.ID, []session.Entry{one(1, insertAt(0, 0, "y"), "b2", 1)}, session.ErrConflict},
+		{"rev of b already taken", b.ID, []oplog.Entry{one(1, insertAt(0, 0, "y"), "b2", 1)}, oplog.ErrConflict},
 		// Follows the first request, inside the same transaction.
 		{"second of a", a.ID, aLog[1:], nil},
-		{"missing document", "no-such-doc", []session.Entry{one(1, insertAt(0, 0, "z"), "g", 1)}, session.ErrNotFound},
+		{"missing document", "no-such-doc", []oplog.Entry{one(1, insertAt(0, 0, "z"), "g", 1)}, oplog.ErrNotFound},
 		// Fails on its second row: its first must be rolled back too.
-		{"seq repeated", c.ID, []session.Entry{one(1, insertAt(0, 0, "c"), "c", 1), one(2, insertAt(1, 1, "c"), "c", 1)}, session.ErrConflict},
-		{"wrong base length", e.ID, []session.Entry{one(1, insertAt(5, 0, "e"), "e", 1)}, ot.ErrBaseLength},
-		{"last of the batch", f.ID, []session.Entry{one(1, insertAt(0, 0, "F"), "f", 1)}, nil},
+		{"seq repeated", c.ID, []oplog.Entry{one(1, insertAt(0, 0, "c"), "c", 1), one(2, insertAt(1, 1, "c"), "c", 1)}, oplog.ErrConflict},
+		{"wrong base length", e.ID, []oplog.Entry{one(1, insertAt(5, 0, "e"), "e", 1)}, ot.ErrBaseLength},
+		{"last of the batch", f.ID, []oplog.Entry{one(1, insertAt(0, 0, "F"), "f", 1)}, nil},
 	}
 	g := holdUntil(db, len(reqs))
 	// Queued one at a time, so the batch runs them in this order.
@@ -211,7 +211,7 @@ func TestAppendFailureInBatchIsItsOwn(t *testing.T) {
 		case r.want != nil && !errors.Is(err, r.want):
 			t.Errorf("%s: Append = %v; want %v", r.name, err, r.want)
 		}
-		for _, other := range []error{session.ErrConflict, session.ErrNotFound, ot.ErrBaseLength} {
+		for _, other := range []error{oplog.ErrConflict, oplog.ErrNotFound, ot.ErrBaseLength} {
 			if other != r.want && errors.Is(err, other) {
 				t.Errorf("%s: Append = %v; it must not wrap %v", r.name, err, other)
 			}
@@ -224,7 +224,7 @@ func TestAppendFailureInBatchIsItsOwn(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		id         string
-		log        []session.Entry
+		log        []oplog.Entry
 		rev, size  int
 		wantText   string
 		unmodified bool
@@ -255,7 +255,7 @@ func TestAppendFailureInBatchIsItsOwn(t *testing.T) {
 	}
 	// The refused documents still take their next revision.
 	release(db)
-	if err := db.Append(ctx, c.ID, []session.Entry{one(1, insertAt(0, 0, "c"), "c", 1)}); err != nil {
+	if err := db.Append(ctx, c.ID, []oplog.Entry{one(1, insertAt(0, 0, "c"), "c", 1)}); err != nil {
 		t.Errorf("Append to c after its refusal: %v", err)
 	}
 }
@@ -274,7 +274,7 @@ func TestAppendBatchBounds(t *testing.T) {
 	holdUntil(db, n)
 	var results []<-chan error
 	for _, id := range ids {
-		results = append(results, appendAsync(ctx, db, id, []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}}))
+		results = append(results, appendAsync(ctx, db, id, []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}}))
 	}
 	for i, ch := range results {
 		if err := <-ch; err != nil {
@@ -291,7 +291,7 @@ func TestAppendBatchBounds(t *testing.T) {
 	holdUntil(db, 5)
 	results = results[:0]
 	for _, id := range ids[:5] {
-		results = append(results, appendAsync(ctx, db, id, []session.Entry{{Rev: 2, Op: insertAt(1, 1, big), Client: "c", Seq: 2}}))
+		results = append(results, appendAsync(ctx, db, id, []oplog.Entry{{Rev: 2, Op: insertAt(1, 1, big), Client: "c", Seq: 2}}))
 	}
 	for i, ch := range results {
 		if err := <-ch; err != nil {
@@ -311,7 +311,7 @@ func TestAppendBatchBounds(t *testing.T) {
 func TestAppendContext(t *testing.T) {
 	db, _ := openTest(t)
 	a, b, c := mustCreate(t, db, "a"), mustCreate(t, db, "b"), mustCreate(t, db, "c")
-	es := []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}}
+	es := []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}}
 	batches := recordBatches(db)
 
 	// Canceled before the call: nothing queued.
@@ -371,7 +371,7 @@ func TestCloseAnswersPendingAppends(t *testing.T) {
 	for i := range ids {
 		ids[i] = mustCreate(t, db, "d").ID
 	}
-	es := []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1, Time: base}}
+	es := []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1, Time: base}}
 	// Never taken until Close.
 	g := holdUntil(db, n+1)
 	var results []<-chan error
@@ -412,7 +412,7 @@ func TestAppendCommitFailure(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
 	a, b := mustCreate(t, db, "a"), mustCreate(t, db, "b")
-	es := []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1, Time: base}}
+	es := []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1, Time: base}}
 	// A row whose foreign key is checked only at COMMIT makes the COMMIT
 	// fail.
 	db.c.mu.Lock()
@@ -428,17 +428,17 @@ func TestAppendCommitFailure(t *testing.T) {
 	okA := appendAsync(ctx, db, a.ID, es)
 	g.waitQueued(t, 1)
 	// Rev 1 of a is taken by the request before it.
-	conflict := appendAsync(ctx, db, a.ID, []session.Entry{{Rev: 1, Op: insertAt(0, 0, "y"), Client: "d", Seq: 1}})
+	conflict := appendAsync(ctx, db, a.ID, []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "y"), Client: "d", Seq: 1}})
 	g.waitQueued(t, 2)
 	okB := appendAsync(ctx, db, b.ID, es)
 
 	for name, ch := range map[string]<-chan error{"a": okA, "b": okB} {
 		err := <-ch
-		if err == nil || !strings.Contains(err.Error(), "commit") || errors.Is(err, session.ErrConflict) {
+		if err == nil || !strings.Contains(err.Error(), "commit") || errors.Is(err, oplog.ErrConflict) {
 			t.Errorf("Append to %s in a batch whose COMMIT fails = %v; want the commit error", name, err)
 		}
 	}
-	if err := <-conflict; !errors.Is(err, session.ErrConflict) {
+	if err := <-conflict; !errors.Is(err, oplog.ErrConflict) {
 		t.Errorf("Append with its own failure in that batch = %v; want ErrConflict", err)
 	}
 	for _, id := range []string{a.ID, b.ID} {
@@ -475,7 +475,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 		}
 		rev := 0
 		for pb.Next() {
-			e := []session.Entry{{Rev: rev + 1, Op: insertAt(rev, rev, "x"), Client: "c", Seq: rev + 1, Time: base}}
+			e := []oplog.Entry{{Rev: rev + 1, Op: insertAt(rev, rev, "x"), Client: "c", Seq: rev + 1, Time: base}}
 			if err := db.Append(ctx, d.ID, e); err != nil {
 				b.Error(err)
 				return

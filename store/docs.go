@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/session"
 )
 
 // Doc describes a document.
@@ -66,11 +66,11 @@ func (db *DB) CreateDoc(ctx context.Context, title string) (Doc, error) {
 	return d, nil
 }
 
-// GetDoc returns the document, or an error wrapping session.ErrNotFound.
+// GetDoc returns the document, or an error wrapping oplog.ErrNotFound.
 func (db *DB) GetDoc(ctx context.Context, id string) (Doc, error) {
 	d, err := scanDoc(db.reader.QueryRowContext(ctx, `SELECT `+docColumns+` FROM documents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, session.ErrNotFound)
+		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, oplog.ErrNotFound)
 	}
 	if err != nil {
 		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, err)
@@ -106,7 +106,7 @@ func (db *DB) RenameDoc(ctx context.Context, id, title string) (Doc, error) {
 		`UPDATE documents SET title = ?, updated = ? WHERE id = ? RETURNING `+docColumns,
 		title, db.now().UnixNano(), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, session.ErrNotFound)
+		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, oplog.ErrNotFound)
 	}
 	if err != nil {
 		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, err)
@@ -115,7 +115,7 @@ func (db *DB) RenameDoc(ctx context.Context, id, title string) (Doc, error) {
 }
 
 // DeleteDoc removes the document with its log and snapshots (the foreign
-// keys cascade). Later calls about it fail with session.ErrNotFound.
+// keys cascade). Later calls about it fail with oplog.ErrNotFound.
 func (db *DB) DeleteDoc(ctx context.Context, id string) error {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM documents WHERE id = ?`, id)
 	if err != nil {
@@ -126,14 +126,14 @@ func (db *DB) DeleteDoc(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete doc %s: %w", id, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("store: delete doc %s: %w", id, session.ErrNotFound)
+		return fmt.Errorf("store: delete doc %s: %w", id, oplog.ErrNotFound)
 	}
 	return nil
 }
 
 // TextAt rebuilds the text at revision rev: the latest snapshot at or
-// before rev, then the log after it replayed with ot.Apply. A revision
-// below 0 or above the current one wraps session.ErrNotFound.
+// before rev, then the log after it replayed with oplog.Replay. A revision
+// below 0 or above the current one wraps oplog.ErrNotFound.
 func (db *DB) TextAt(ctx context.Context, id string, rev int) (string, error) {
 	// One read transaction, so the snapshot and the log come from the same
 	// committed state.
@@ -147,7 +147,7 @@ func (db *DB) TextAt(ctx context.Context, id string, rev int) (string, error) {
 		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
 	}
 	if rev < 0 || rev > cur {
-		return "", fmt.Errorf("store: text of doc %s at rev %d (current %d): %w", id, rev, cur, session.ErrNotFound)
+		return "", fmt.Errorf("store: text of doc %s at rev %d (current %d): %w", id, rev, cur, oplog.ErrNotFound)
 	}
 	snapRev, text, err := snapshotAt(ctx, tx, id, rev)
 	if err != nil {
@@ -157,18 +157,17 @@ func (db *DB) TextAt(ctx context.Context, id string, rev int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
 	}
-	for i, e := range entries {
-		if e.Rev != snapRev+1+i {
-			return "", fmt.Errorf("store: text of doc %s at rev %d: log has rev %d where %d was expected", id, rev, e.Rev, snapRev+1+i)
-		}
-		text, err = ot.Apply(text, e.Op)
-		if err != nil {
-			return "", fmt.Errorf("store: text of doc %s at rev %d: replay rev %d: %w", id, rev, e.Rev, err)
-		}
+	// Replayed on the rope: each op costs its own size, not a copy of the
+	// whole text.
+	doc := ot.NewDoc(text)
+	got, err := oplog.Replay(doc, snapRev, entries)
+	if err != nil {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: %w", id, rev, err)
 	}
-	if len(entries) != rev-snapRev {
-		return "", fmt.Errorf("store: text of doc %s at rev %d: log ends at rev %d", id, rev, snapRev+len(entries))
+	if got != rev {
+		return "", fmt.Errorf("store: text of doc %s at rev %d: log ends at rev %d", id, rev, got)
 	}
+	text = doc.String()
 	return text, nil
 }
 
@@ -178,12 +177,12 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// docRev returns the current revision, or session.ErrNotFound.
+// docRev returns the current revision, or oplog.ErrNotFound.
 func docRev(ctx context.Context, q queryer, id string) (int, error) {
 	var rev int
 	err := q.QueryRowContext(ctx, `SELECT rev FROM documents WHERE id = ?`, id).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, session.ErrNotFound
+		return 0, oplog.ErrNotFound
 	}
 	return rev, err
 }

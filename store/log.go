@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/oplog"
 )
 
 // Snapshot returns the latest snapshot of the document.
@@ -57,7 +57,7 @@ func (db *DB) SaveSnapshot(ctx context.Context, doc string, rev int, text string
 
 // Append adds entries in one transaction. Entries must be consecutive and
 // start at the current revision + 1, else the error wraps
-// session.ErrConflict and nothing is written; so does a (client, seq)
+// oplog.ErrConflict and nothing is written; so does a (client, seq)
 // already in the log. Each op must span the text it follows (its base
 // length equals the previous length): the log records every op's resulting
 // length, which keeps Doc.Size exact without replaying. A zero Entry.Time
@@ -68,7 +68,7 @@ func (db *DB) SaveSnapshot(ctx context.Context, doc string, rev int, text string
 // committer takes the request, Append returns ctx's error and writes
 // nothing; once taken, the request completes regardless of ctx. After
 // Close, Append fails.
-func (db *DB) Append(ctx context.Context, doc string, entries []session.Entry) error {
+func (db *DB) Append(ctx context.Context, doc string, entries []oplog.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (db *DB) Append(ctx context.Context, doc string, entries []session.Entry) e
 }
 
 // Entries returns the log entries with from <= Rev <= to, in order.
-func (db *DB) Entries(ctx context.Context, doc string, from, to int) ([]session.Entry, error) {
+func (db *DB) Entries(ctx context.Context, doc string, from, to int) ([]oplog.Entry, error) {
 	es, err := readEntries(ctx, db.reader, doc, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
@@ -107,7 +107,7 @@ func (db *DB) Entries(ctx context.Context, doc string, from, to int) ([]session.
 	return es, nil
 }
 
-func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]session.Entry, error) {
+func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]oplog.Entry, error) {
 	if from < 1 {
 		from = 1
 	}
@@ -120,12 +120,12 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]se
 		return nil, err
 	}
 	defer rows.Close()
-	var es []session.Entry
+	var es []oplog.Entry
 	if n := to - from + 1; n <= 1024 {
-		es = make([]session.Entry, 0, n)
+		es = make([]oplog.Entry, 0, n)
 	}
 	for rows.Next() {
-		var e session.Entry
+		var e oplog.Entry
 		var opJSON string
 		var t int64
 		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t); err != nil {
@@ -158,16 +158,94 @@ func (db *DB) MaxSeq(ctx context.Context, doc, client string) (int, error) {
 }
 
 // RevOf returns the revision (doc, client, seq) was applied as; an error
-// wrapping session.ErrNotFound if it was not.
+// wrapping oplog.ErrNotFound if it was not.
 func (db *DB) RevOf(ctx context.Context, doc, client string, seq int) (int, error) {
 	var rev int
 	err := db.reader.QueryRowContext(ctx, `SELECT rev FROM ops WHERE doc = ? AND client = ? AND seq = ?`,
 		doc, client, seq).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, session.ErrNotFound)
+		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, oplog.ErrNotFound)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, err)
 	}
 	return rev, nil
+}
+
+// Seqs returns the highest seq applied per client of the document, read in
+// one query from the (doc, client, seq) index; an error wrapping
+// oplog.ErrNotFound if the document does not exist.
+func (db *DB) Seqs(ctx context.Context, doc string) (map[string]int, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT client, max(seq) FROM ops WHERE doc = ? GROUP BY client`, doc)
+	if err != nil {
+		return nil, fmt.Errorf("store: seqs of doc %s: %w", doc, err)
+	}
+	defer rows.Close()
+	seqs := make(map[string]int)
+	for rows.Next() {
+		var client string
+		var seq int
+		if err := rows.Scan(&client, &seq); err != nil {
+			return nil, fmt.Errorf("store: seqs of doc %s: %w", doc, err)
+		}
+		seqs[client] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: seqs of doc %s: %w", doc, err)
+	}
+	if len(seqs) == 0 {
+		if _, err := docRev(ctx, db.reader, doc); err != nil {
+			return nil, fmt.Errorf("store: seqs of doc %s: %w", doc, err)
+		}
+	}
+	return seqs, nil
+}
+
+// PruneSnapshots keeps the oldest of the document's snapshots with from
+// <= rev < to and deletes the others in that range. The snapshot at
+// revision 0 is never deleted, so every revision keeps a snapshot at or
+// before it to replay from.
+func (db *DB) PruneSnapshots(ctx context.Context, doc string, from, to int) error {
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM snapshots WHERE doc = ? AND rev > 0 AND rev < ?
+		AND rev > (SELECT min(rev) FROM snapshots WHERE doc = ? AND rev >= ?)`,
+		doc, to, doc, from); err != nil {
+		return fmt.Errorf("store: prune snapshots of doc %s from %d to %d: %w", doc, from, to, err)
+	}
+	return nil
+}
+
+// EntriesPage returns the log entries with from <= Rev <= to, in order,
+// stopping once the entries returned hold maxBytes (counted with
+// oplog.Entry.Size); it returns at least one entry when the range has any.
+// A caller wanting the rest continues from the last Rev + 1.
+func (db *DB) EntriesPage(ctx context.Context, doc string, from, to, maxBytes int) ([]oplog.Entry, error) {
+	from = max(from, 1)
+	var es []oplog.Entry
+	size := 0
+	// Read in slices of rows, so that a page of small entries is one query
+	// and a page of large ones does not read far past its bound.
+	for from <= to && size < maxBytes {
+		last := min(to, from+255)
+		part, err := readEntries(ctx, db.reader, doc, from, last)
+		if err != nil {
+			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
+		}
+		for _, e := range part {
+			if size >= maxBytes {
+				return es, nil
+			}
+			es = append(es, e)
+			size += e.Size()
+		}
+		if len(part) < last-from+1 {
+			break // the log ends here
+		}
+		from = last + 1
+	}
+	if len(es) == 0 {
+		if _, err := docRev(ctx, db.reader, doc); err != nil {
+			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
+		}
+	}
+	return es, nil
 }

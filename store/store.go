@@ -18,11 +18,7 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/tandem-editor/tandem/session"
 )
-
-var _ session.Store = (*DB)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS

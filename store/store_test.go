@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
-	"github.com/tandem-editor/tandem/session"
 )
 
 var base = time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)
@@ -109,7 +109,7 @@ func TestCreateGetListRenameDelete(t *testing.T) {
 	}
 
 	// An edit moves a document to the top.
-	if err := db.Append(ctx, a.ID, []session.Entry{{Rev: 1, Op: insertAt(0, 0, "hi"), Client: "c1", Seq: 1, Time: base}}); err != nil {
+	if err := db.Append(ctx, a.ID, []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "hi"), Client: "c1", Seq: 1, Time: base}}); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	if diff := cmp.Diff([]string{"Alpha", "", "Beta ✨"}, order()); diff != "" {
@@ -142,13 +142,13 @@ func TestCreateGetListRenameDelete(t *testing.T) {
 		checks["DeleteDoc"] = db.DeleteDoc(ctx, id)
 		_, _, checks["Snapshot"] = db.Snapshot(ctx, id)
 		_, checks["Entries"] = db.Entries(ctx, id, 1, 10)
-		checks["Append"] = db.Append(ctx, id, []session.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}})
+		checks["Append"] = db.Append(ctx, id, []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "x"), Client: "c", Seq: 1}})
 		checks["SaveSnapshot"] = db.SaveSnapshot(ctx, id, 0, "")
 		_, checks["MaxSeq"] = db.MaxSeq(ctx, id, "c1")
 		_, checks["RevOf"] = db.RevOf(ctx, id, "c1", 1)
 		_, checks["TextAt"] = db.TextAt(ctx, id, 0)
 		for name, err := range checks {
-			if !errors.Is(err, session.ErrNotFound) {
+			if !errors.Is(err, oplog.ErrNotFound) {
 				t.Errorf("%s(%q) = %v; want ErrNotFound", name, id, err)
 			}
 		}
@@ -166,14 +166,14 @@ func TestAppendEntriesRoundTrip(t *testing.T) {
 	d := mustCreate(t, db, "t")
 
 	paris := time.FixedZone("CEST", 2*60*60)
-	want := []session.Entry{
+	want := []oplog.Entry{
 		{Rev: 1, Op: insertAt(0, 0, "héllo 😀 世界"), Client: "c1", Seq: 1, Time: base.In(paris)},
 		{Rev: 2, Op: insertAt(11, 8, "🎉🇫🇷"), Client: "c2", Seq: 1, Time: base.Add(time.Nanosecond)},
 	}
 	// Delete the emoji (2 units) after "héllo ", insert CJK and a newline.
 	var del ot.Op
 	del.Retain(6).Delete(2).Insert("中文\n\"quoted\"\\").Retain(11 + 6 - 8)
-	want = append(want, session.Entry{Rev: 3, Op: del, Client: "c1", Seq: 2, Time: base.Add(time.Second)})
+	want = append(want, oplog.Entry{Rev: 3, Op: del, Client: "c1", Seq: 2, Time: base.Add(time.Second)})
 
 	if err := db.Append(ctx, d.ID, want[:1]); err != nil {
 		t.Fatalf("Append rev 1: %v", err)
@@ -227,7 +227,7 @@ func TestAppendEntriesRoundTrip(t *testing.T) {
 	}
 
 	// A zero time is stored as the store's clock.
-	if err := db.Append(ctx, d.ID, []session.Entry{{Rev: 4, Op: insertAt(u16(text), 0, "x"), Client: "c3", Seq: 1}}); err != nil {
+	if err := db.Append(ctx, d.ID, []oplog.Entry{{Rev: 4, Op: insertAt(u16(text), 0, "x"), Client: "c3", Seq: 1}}); err != nil {
 		t.Fatalf("Append with zero time: %v", err)
 	}
 	got, err = db.Entries(ctx, d.ID, 4, 4)
@@ -241,7 +241,7 @@ func TestAppendEntriesRoundTrip(t *testing.T) {
 	}
 }
 
-func revs(es []session.Entry) []int {
+func revs(es []oplog.Entry) []int {
 	var r []int
 	for _, e := range es {
 		r = append(r, e.Rev)
@@ -253,11 +253,11 @@ func TestAppendConflictWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
 	d := mustCreate(t, db, "t")
-	e := func(rev int, client string, seq int, s string) session.Entry {
+	e := func(rev int, client string, seq int, s string) oplog.Entry {
 		// Each test entry appends s to a text of rev-1 units.
-		return session.Entry{Rev: rev, Op: insertAt(rev-1, rev-1, s), Client: client, Seq: seq, Time: base}
+		return oplog.Entry{Rev: rev, Op: insertAt(rev-1, rev-1, s), Client: client, Seq: seq, Time: base}
 	}
-	if err := db.Append(ctx, d.ID, []session.Entry{e(1, "a", 1, "x"), e(2, "a", 2, "y")}); err != nil {
+	if err := db.Append(ctx, d.ID, []oplog.Entry{e(1, "a", 1, "x"), e(2, "a", 2, "y")}); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	before, err := db.GetDoc(ctx, d.ID)
@@ -282,26 +282,26 @@ func TestAppendConflictWritesNothing(t *testing.T) {
 			t.Errorf("%s: log after a failed append has revs %v; want only [1 2] from a", name, r)
 		}
 	}
-	check := func(name string, entries []session.Entry) {
+	check := func(name string, entries []oplog.Entry) {
 		t.Helper()
-		if err := db.Append(ctx, d.ID, entries); !errors.Is(err, session.ErrConflict) {
+		if err := db.Append(ctx, d.ID, entries); !errors.Is(err, oplog.ErrConflict) {
 			t.Errorf("%s: Append = %v; want ErrConflict", name, err)
 		}
 		unchanged(name)
 	}
-	check("same rev twice", []session.Entry{e(2, "b", 1, "z")})
-	check("gap", []session.Entry{e(4, "b", 1, "z")})
-	check("not consecutive", []session.Entry{e(3, "b", 1, "z"), e(5, "b", 2, "z")})
-	check("seq already applied", []session.Entry{e(3, "a", 2, "z")})
-	check("seq repeated in a group", []session.Entry{e(3, "b", 1, "z"), e(4, "b", 1, "z")})
+	check("same rev twice", []oplog.Entry{e(2, "b", 1, "z")})
+	check("gap", []oplog.Entry{e(4, "b", 1, "z")})
+	check("not consecutive", []oplog.Entry{e(3, "b", 1, "z"), e(5, "b", 2, "z")})
+	check("seq already applied", []oplog.Entry{e(3, "a", 2, "z")})
+	check("seq repeated in a group", []oplog.Entry{e(3, "b", 1, "z"), e(4, "b", 1, "z")})
 
 	// Another process's row at rev 3 that documents.rev does not show yet:
 	// the primary key catches it.
 	if _, err := db.writer.Exec(`INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, 3, '[2,"q"]', 'other', 1, 0, 3)`, d.ID); err != nil {
 		t.Fatal(err)
 	}
-	err = db.Append(ctx, d.ID, []session.Entry{e(3, "b", 1, "z")})
-	if !errors.Is(err, session.ErrConflict) {
+	err = db.Append(ctx, d.ID, []oplog.Entry{e(3, "b", 1, "z")})
+	if !errors.Is(err, oplog.ErrConflict) {
 		t.Errorf("rev taken by another writer: Append = %v; want ErrConflict", err)
 	}
 	if _, err := db.writer.Exec(`DELETE FROM ops WHERE doc = ? AND client = 'other'`, d.ID); err != nil {
@@ -310,12 +310,12 @@ func TestAppendConflictWritesNothing(t *testing.T) {
 	unchanged("rev taken by another writer")
 
 	// An op that does not span the text is refused, not a conflict.
-	err = db.Append(ctx, d.ID, []session.Entry{{Rev: 3, Op: insertAt(5, 0, "z"), Client: "b", Seq: 1}})
-	if !errors.Is(err, ot.ErrBaseLength) || errors.Is(err, session.ErrConflict) {
+	err = db.Append(ctx, d.ID, []oplog.Entry{{Rev: 3, Op: insertAt(5, 0, "z"), Client: "b", Seq: 1}})
+	if !errors.Is(err, ot.ErrBaseLength) || errors.Is(err, oplog.ErrConflict) {
 		t.Errorf("Append with a wrong base length = %v; want ot.ErrBaseLength", err)
 	}
 	// And the document still accepts the right next revision.
-	if err := db.Append(ctx, d.ID, []session.Entry{e(3, "b", 1, "z")}); err != nil {
+	if err := db.Append(ctx, d.ID, []oplog.Entry{e(3, "b", 1, "z")}); err != nil {
 		t.Errorf("Append rev 3 after refusals: %v", err)
 	}
 }
@@ -330,17 +330,17 @@ func TestMaxSeqRevOf(t *testing.T) {
 		t.Errorf("MaxSeq before any op = %d, %v; want 0, nil", n, err)
 	}
 	// a: seqs 1, 2, 3 at revs 1, 3, 4; b: seq 7 at rev 2.
-	var es []session.Entry
+	var es []oplog.Entry
 	for i, cs := range []struct {
 		c string
 		s int
 	}{{"a", 1}, {"b", 7}, {"a", 2}, {"a", 3}} {
-		es = append(es, session.Entry{Rev: i + 1, Op: insertAt(i, i, "x"), Client: cs.c, Seq: cs.s, Time: base})
+		es = append(es, oplog.Entry{Rev: i + 1, Op: insertAt(i, i, "x"), Client: cs.c, Seq: cs.s, Time: base})
 	}
 	if err := db.Append(ctx, d.ID, es); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Append(ctx, other.ID, []session.Entry{{Rev: 1, Op: insertAt(0, 0, "y"), Client: "a", Seq: 9, Time: base}}); err != nil {
+	if err := db.Append(ctx, other.ID, []oplog.Entry{{Rev: 1, Op: insertAt(0, 0, "y"), Client: "a", Seq: 9, Time: base}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -364,7 +364,7 @@ func TestMaxSeqRevOf(t *testing.T) {
 		seq    int
 	}{{"a", 4}, {"a", 9}, {"b", 1}, {"c", 1}} {
 		_, err := db.RevOf(ctx, d.ID, tc.client, tc.seq)
-		if !errors.Is(err, session.ErrNotFound) || !strings.Contains(err.Error(), tc.client) {
+		if !errors.Is(err, oplog.ErrNotFound) || !strings.Contains(err.Error(), tc.client) {
 			t.Errorf("RevOf(%s, %d) = %v; want ErrNotFound naming the client", tc.client, tc.seq, err)
 		}
 	}
@@ -434,11 +434,11 @@ func TestTextAtEveryRevision(t *testing.T) {
 	for rev < 200 {
 		// Groups of 1 to 8 entries, as the hub commits them; a snapshot
 		// now and then, as the hub saves them.
-		var group []session.Entry
+		var group []oplog.Entry
 		for range r.IntN(8) + 1 {
 			op, next := randomEdit(r, texts[rev])
 			rev++
-			group = append(group, session.Entry{Rev: rev, Op: op, Client: "c", Seq: rev, Time: base})
+			group = append(group, oplog.Entry{Rev: rev, Op: op, Client: "c", Seq: rev, Time: base})
 			texts = append(texts, next)
 		}
 		if err := db.Append(ctx, d.ID, group); err != nil {
@@ -460,7 +460,7 @@ func TestTextAtEveryRevision(t *testing.T) {
 		}
 	}
 	for _, bad := range []int{-1, rev + 1} {
-		if _, err := db.TextAt(ctx, d.ID, bad); !errors.Is(err, session.ErrNotFound) {
+		if _, err := db.TextAt(ctx, d.ID, bad); !errors.Is(err, oplog.ErrNotFound) {
 			t.Errorf("TextAt(%d) = %v; want ErrNotFound", bad, err)
 		}
 	}
@@ -501,9 +501,9 @@ func TestSnapshotAndReplay(t *testing.T) {
 		}
 		return b.String()
 	}
-	var es []session.Entry
+	var es []oplog.Entry
 	for i := 1; i <= 10; i++ {
-		es = append(es, session.Entry{Rev: i, Op: insertAt(i-1, i-1, fmt.Sprint((i-1)%10)), Client: "c", Seq: i, Time: base})
+		es = append(es, oplog.Entry{Rev: i, Op: insertAt(i-1, i-1, fmt.Sprint((i-1)%10)), Client: "c", Seq: i, Time: base})
 	}
 	if err := db.Append(ctx, d.ID, es); err != nil {
 		t.Fatal(err)
@@ -549,7 +549,7 @@ func TestReopen(t *testing.T) {
 	db, path := openTest(t)
 	a := mustCreate(t, db, "a")
 	b := mustCreate(t, db, "b")
-	es := []session.Entry{
+	es := []oplog.Entry{
 		{Rev: 1, Op: insertAt(0, 0, "日本語 🙂"), Client: "c", Seq: 1, Time: base},
 		{Rev: 2, Op: insertAt(6, 6, "!"), Client: "c", Seq: 2, Time: base.Add(time.Millisecond)},
 	}
@@ -641,9 +641,9 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			rev := 0
 			for range groups {
-				var es []session.Entry
+				var es []oplog.Entry
 				for range perGroup {
-					es = append(es, session.Entry{Rev: rev + 1, Op: insertAt(rev, rev, "ab"[rev%2:rev%2+1]), Client: "w", Seq: rev + 1, Time: base})
+					es = append(es, oplog.Entry{Rev: rev + 1, Op: insertAt(rev, rev, "ab"[rev%2:rev%2+1]), Client: "w", Seq: rev + 1, Time: base})
 					rev++
 				}
 				if err := db.Append(ctx, ids[w], es); err != nil {
@@ -705,9 +705,9 @@ func benchmarkAppend(b *testing.B, group int) {
 	rev := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		es := make([]session.Entry, group)
+		es := make([]oplog.Entry, group)
 		for i := range es {
-			es[i] = session.Entry{Rev: rev + 1, Op: insertAt(rev, rev, "x"), Client: "c", Seq: rev + 1, Time: base}
+			es[i] = oplog.Entry{Rev: rev + 1, Op: insertAt(rev, rev, "x"), Client: "c", Seq: rev + 1, Time: base}
 			rev++
 		}
 		if err := db.Append(ctx, d.ID, es); err != nil {

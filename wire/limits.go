@@ -9,6 +9,10 @@ const (
 	MaxRanges = 100
 	// MaxNameLen is the longest display name, in UTF-16 units.
 	MaxNameLen = 64
+	// MaxOpComponents is the most components (retains, inserts, deletes)
+	// one op may have. It bounds the work one op costs the server: an op
+	// of n components transformed past k others costs about n × k steps.
+	MaxOpComponents = 10000
 )
 
 var (

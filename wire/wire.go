@@ -91,6 +91,12 @@ const (
 	CodeInvalidUnicode = "invalid_unicode"
 	CodeDocTooLarge    = "doc_too_large"
 
+	// Op refused for now: close 4001. The op's base revision (or its seq's
+	// revision) is older than the server keeps in memory, or the op is too
+	// far behind to transform; the client rejoins with its revision,
+	// catches up, and resends the op with the same seq.
+	CodeStale = "stale"
+
 	CodeRateLimited = "rate_limited" // close 1008
 	CodeTooLarge    = "too_large"    // close 1009
 	CodeNotFound    = "not_found"    // close 4004
@@ -134,6 +140,8 @@ func CloseFor(code string) int {
 		return CloseUnsupported
 	case CodeBadSeq, CodeBadRev, CodeBadOp, CodeBaseLength, CodeSurrogateSplit, CodeInvalidUnicode, CodeDocTooLarge:
 		return CloseResync
+	case CodeStale:
+		return CloseTooSlow
 	case CodeRateLimited:
 		return ClosePolicy
 	case CodeTooLarge:
