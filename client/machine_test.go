@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -347,7 +348,22 @@ func TestEditRefusesAnOpThatDoesNotApply(t *testing.T) {
 // random edits, selections, delivery order and reconnects, then checks
 // that everything converged and each (client, seq) was applied once.
 // TANDEM_SEED=n reruns one seed.
-func TestRandomConvergence(t *testing.T) {
+func TestRandomConvergence(t *testing.T) { randomConvergence(t, session.Config{}) }
+
+// TestRandomConvergenceSmallWindow is TestRandomConvergence with a server
+// that keeps 2 ops in memory: joins from further back are caught up from
+// the log page by page, and ops based further back are refused as stale
+// (close 4001); the clients rejoin, catch up and resend.
+func TestRandomConvergenceSmallWindow(t *testing.T) {
+	stale, fetches := randomConvergence(t, session.Config{History: 2, CatchUpBytes: 200})
+	if os.Getenv("TANDEM_SEED") == "" && (stale == 0 || fetches == 0) {
+		t.Fatalf("%d stale refusals and %d log pages over all seeds: the small window was not exercised", stale, fetches)
+	}
+}
+
+// randomConvergence runs the seeds and returns how many ops the server
+// refused as stale and how many log pages it fetched, over all of them.
+func randomConvergence(t *testing.T, cfg session.Config) (stale, fetches int) {
 	seeds := make([]uint64, 40)
 	for i := range seeds {
 		seeds[i] = uint64(i + 1)
@@ -368,7 +384,7 @@ func TestRandomConvergence(t *testing.T) {
 				}
 			}()
 			ids := []string{"a", "b", "c", "d", "e"}[:3+r.IntN(3)]
-			n := newSimNet(t, randText(r, r.IntN(8)), ids...)
+			n := newSimNetWith(t, cfg, randText(r, r.IntN(8)), ids...)
 			for i := range n.clients {
 				n.connect(i)
 			}
@@ -418,9 +434,11 @@ func TestRandomConvergence(t *testing.T) {
 			}
 			n.settle()
 			n.check()
-			t.Logf("%d clients, %d revisions, %d reconnects", len(ids), len(n.srv.log), reconnects)
+			stale, fetches = stale+n.srv.stale, fetches+n.srv.fetches
+			t.Logf("%d clients, %d revisions, %d reconnects, %d stale, %d pages fetched", len(ids), len(n.srv.log), reconnects, n.srv.stale, n.srv.fetches)
 		})
 	}
+	return stale, fetches
 }
 
 func TestPhaseString(t *testing.T) {

@@ -42,15 +42,31 @@ type simServer struct {
 	conns map[session.PeerID]*simClient
 	next  session.PeerID
 	now   time.Time
+	// small: the core's window is a few ops, so that catch-ups are fetched
+	// and ops are refused as stale (close 4001), which the clients must
+	// survive; other refusals still fail the test.
+	small bool
+	// stale and fetches count refusals as stale and log pages fetched.
+	stale, fetches int
 }
 
+// closed stands in a down queue for the server's close frame: the
+// connection ends when the client reaches it.
+var closed = []byte("close")
+
 func newSimNet(t testing.TB, text string, ids ...string) *simNet {
-	core, err := session.NewCore(session.Config{}, 0, text, nil, nil)
+	return newSimNetWith(t, session.Config{}, text, ids...)
+}
+
+// newSimNetWith is newSimNet with a core configured by cfg; a window of
+// fewer than 64 ops lets the core refuse ops as stale.
+func newSimNetWith(t testing.TB, cfg session.Config, text string, ids ...string) *simNet {
+	core, err := session.NewCore(cfg, 0, text, nil, nil)
 	if err != nil {
 		t.Fatalf("new core: %v", err)
 	}
 	n := &simNet{t: t, srv: &simServer{t: t, core: core, text: text,
-		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0)}}
+		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0), small: cfg.History > 0 && cfg.History < 64}}
 	for _, id := range ids {
 		n.clients = append(n.clients, &simClient{m: NewMachine(id, id, "#123")})
 	}
@@ -136,6 +152,10 @@ func (n *simNet) deliverDown(i int) Event {
 	c := n.clients[i]
 	b := c.down[0]
 	c.down = c.down[1:]
+	if bytes.Equal(b, closed) {
+		n.drop(i)
+		return Event{}
+	}
 	ev, err := c.m.Receive(decode(n.t, b))
 	if err != nil {
 		n.t.Fatalf("client %d: receive %s: %v", i, b, err)
@@ -150,6 +170,10 @@ func (n *simNet) settle() {
 	for range 100000 {
 		moved := false
 		for i, c := range n.clients {
+			if !c.connected { // closed by the server: reconnect at once, as for 4001
+				n.connect(i)
+				moved = true
+			}
 			if len(c.up) > 0 {
 				n.deliverUp(i)
 				moved = true
@@ -270,7 +294,7 @@ func (s *simServer) advance() {
 			s.log = append(s.log, e)
 		}
 		for _, msg := range rd.Messages {
-			if bytes.Contains(msg.Data, []byte(`"type":"error"`)) {
+			if bytes.Contains(msg.Data, []byte(`"type":"error"`)) && !(s.small && bytes.Contains(msg.Data, []byte(`"code":"stale"`))) {
 				s.t.Fatalf("server refused a protocol-abiding client: %s", msg.Data)
 			}
 			for _, id := range msg.To {
@@ -279,11 +303,18 @@ func (s *simServer) advance() {
 				}
 			}
 		}
-		if len(rd.Closes) > 0 {
-			s.t.Fatalf("server closed %+v", rd.Closes)
+		for _, cl := range rd.Closes {
+			c := s.conns[cl.Peer]
+			if !s.small || cl.Code != wire.CloseTooSlow || c == nil {
+				s.t.Fatalf("server closed %+v", cl)
+			}
+			c.down = append(c.down, closed)
+			delete(s.conns, cl.Peer)
+			s.stale++
 		}
 		for _, f := range rd.Fetches {
-			s.core.Fetched(f.Peer, f.From, s.log[f.From-1:f.To], nil)
+			s.fetches++
+			s.core.Fetched(f.Peer, f.From, page(s.log[f.From-1:f.To], f.MaxBytes), nil)
 		}
 	}
 	s.text = s.core.Text()
@@ -295,4 +326,16 @@ func toWire(sel []ot.Range) []wire.Range {
 		out[i] = wire.Range{r.Anchor, r.Head}
 	}
 	return out
+}
+
+// page cuts es to maxBytes as the store does: at least one entry.
+func page(es []oplog.Entry, maxBytes int) []oplog.Entry {
+	n := 0
+	for i, e := range es {
+		if n >= maxBytes {
+			return es[:i]
+		}
+		n += e.Size()
+	}
+	return es
 }
