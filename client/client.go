@@ -71,10 +71,11 @@ type Config struct {
 	OnRemote func(op ot.Op)
 	OnResync func(lost ot.Op)
 
-	// ResyncOnReject: on close 4000 (op refused, state invalid) or 1009
-	// (message too large), drop the pending local edits, rejoin without a
+	// ResyncOnReject: on a close whose action is "resync" (4000: op
+	// refused, state invalid; 1009: message too large), rejoin without a
 	// revision and carry on from a fresh snapshot. Off by default: the
-	// client stops and Err reports the refusal.
+	// client stops and Err reports the refusal. The pending local edits
+	// are dropped either way.
 	ResyncOnReject bool
 
 	// ReconnectMin and ReconnectMax bound the delay between reconnection
@@ -346,7 +347,8 @@ func (c *Client) supervise(ws *websocket.Conn) {
 }
 
 // next decides, from how a connection ended, the delay before the next
-// attempt or a fatal error.
+// attempt or a fatal error. What to do after each close code comes from
+// the table in wire/closecodes.json (Machine.Closed), as in the browser.
 func (c *Client) next(e ended, n int) (time.Duration, error) {
 	why := func(sentinel error) error {
 		if e.refusal != nil {
@@ -354,8 +356,22 @@ func (c *Client) next(e ended, n int) (time.Duration, error) {
 		}
 		return fmt.Errorf("client: close %d (%s): %w", e.code, e.reason, sentinel)
 	}
-	switch e.code {
-	case wire.CloseResync, wire.CloseTooLarge:
+	c.mu.Lock()
+	act, lost, ok := c.m.Closed(e.code)
+	c.notifyLocked()
+	c.mu.Unlock()
+	switch act {
+	case wire.ActionStop:
+		switch e.code {
+		case wire.CloseForbidden:
+			return 0, why(ErrForbidden)
+		case wire.CloseNotFound:
+			return 0, why(ErrNotFound)
+		case wire.CloseReplaced:
+			return 0, why(ErrReplaced)
+		}
+		return 0, why(ErrProtocol)
+	case wire.ActionResync:
 		sentinel := ErrRejected
 		if e.code == wire.CloseTooLarge {
 			sentinel = ErrTooLarge
@@ -363,26 +379,14 @@ func (c *Client) next(e ended, n int) (time.Duration, error) {
 		if !c.cfg.ResyncOnReject {
 			return 0, why(sentinel)
 		}
-		c.mu.Lock()
-		lost, ok := c.m.Reset()
-		c.notifyLocked()
-		c.mu.Unlock()
 		c.log.Warn("resync: local edits dropped", "code", e.code, "reason", e.reason, "refusal", e.refusal, "lost", ok)
 		if ok && c.cfg.OnResync != nil {
 			c.cfg.OnResync(lost)
 		}
 		return c.backoff(n - 1), nil
-	case wire.CloseForbidden:
-		return 0, why(ErrForbidden)
-	case wire.CloseNotFound:
-		return 0, why(ErrNotFound)
-	case wire.CloseReplaced:
-		return 0, why(ErrReplaced)
-	case wire.CloseUnsupported:
-		return 0, why(ErrProtocol)
-	case wire.CloseTooSlow:
+	case wire.ActionReconnectNow:
 		return c.backoff(n - 1), nil // at once, unless it keeps happening
-	case wire.ClosePolicy:
+	case wire.ActionWait:
 		return max(c.cfg.RateLimitDelay, c.backoff(max(n, 1))), nil
 	}
 	return c.backoff(max(n, 1)), nil

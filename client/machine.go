@@ -111,6 +111,9 @@ type Machine struct {
 	flightSeq int   // 0 until first sent
 	buffer    ot.Op // local edits made while flight is unacknowledged
 
+	sentRev int   // the revision the op in flight was first sent at
+	sentOp  ot.Op // the op in flight as first sent
+
 	joining bool // join queued, joined not yet received
 	joined  bool // connected: ops and presence may be sent
 
@@ -119,7 +122,20 @@ type Machine struct {
 
 	peers  map[string]*Peer // selections at the server's revision rev
 	outbox []*wire.Message
+
+	resend resendRule // always resendSameSeq, except in tests
 }
+
+// resendRule is how the op in flight is sent again after a rejoin. Only
+// resendSameSeq is the protocol's; tests set the others to check that the
+// protocol scripts in testdata/protocol catch a wrong rule.
+type resendRule int
+
+const (
+	resendSameSeq  resendRule = iota // same seq, at the current revision
+	resendFreshSeq                   // wrong: a new seq, as for a new op
+	resendOldRev                     // wrong: the op as first sent, at its first revision
+)
 
 // NewMachine returns a Machine for a client id and the name and colour
 // announced in its joins.
@@ -208,6 +224,21 @@ func (m *Machine) Disconnected() {
 	m.joining, m.joined, m.outbox = false, false, nil
 }
 
+// Closed marks the end of the current connection, which the server closed
+// with code (0 when it ended without a close frame), and returns what to
+// do next: the code's action in the table wire/closecodes.json, read with
+// wire.CloseAction. For wire.ActionResync the pending edits are dropped as
+// by Reset and returned (ok false if there were none); for every other
+// action they stay and go out after the next join.
+func (m *Machine) Closed(code int) (act wire.Action, lost ot.Op, ok bool) {
+	m.Disconnected()
+	act = wire.CloseAction(code)
+	if act == wire.ActionResync {
+		lost, ok = m.Reset()
+	}
+	return act, lost, ok
+}
+
 // Reset forgets the document, for a resync: the pending edits are dropped
 // (returned as one op on the text at the old revision, ok false if there
 // were none) and the next Join asks for a snapshot.
@@ -291,15 +322,33 @@ func (m *Machine) sendFlight() {
 	if !m.joined {
 		return
 	}
-	if m.flightSeq == 0 {
-		m.seq++
-		m.flightSeq = m.seq
-	}
 	op := m.flight
 	if op == nil {
 		op = ot.Op{} // "op": [] on the wire, never absent
 	}
+	if m.flightSeq == 0 {
+		m.seq++
+		m.flightSeq = m.seq
+		m.sentRev, m.sentOp = m.rev, op
+	}
 	m.outbox = append(m.outbox, &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(m.rev), Seq: wire.IntPtr(m.flightSeq), Op: op})
+}
+
+// resendFlight sends the op in flight after a rejoin: with the seq it was
+// first sent with (or its first seq if it was never sent), as transformed
+// through the catch-up, at the current revision. The other rules exist
+// only for tests.
+func (m *Machine) resendFlight() {
+	if m.flightSeq != 0 {
+		switch m.resend {
+		case resendFreshSeq:
+			m.flightSeq = 0
+		case resendOldRev:
+			m.outbox = append(m.outbox, &wire.Message{Type: wire.TypeOp, Rev: wire.IntPtr(m.sentRev), Seq: wire.IntPtr(m.flightSeq), Op: m.sentOp})
+			return
+		}
+	}
+	m.sendFlight()
 }
 
 // sendPresence queues the selection if it changed and the protocol allows
@@ -479,7 +528,7 @@ func (m *Machine) joinedMsg(msg *wire.Message) (Event, error) {
 	// during catch-up): send it, again with the same seq if it was sent
 	// before, now based on the current revision.
 	if m.phase != Synchronized {
-		m.sendFlight()
+		m.resendFlight()
 	}
 	// The server knows the newcomer without a cursor; send ours if any.
 	if len(m.sel) > 0 {

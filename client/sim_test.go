@@ -29,6 +29,7 @@ type simClient struct {
 	connected bool     // a connection exists (its join was queued)
 	joined    bool     // the server handled the join on this connection
 	id        session.PeerID
+	kicked    bool // the server closed the last connection
 }
 
 // simServer drives a session.Core as the hub does: feed a request, then
@@ -97,7 +98,7 @@ func (n *simNet) connect(i int) {
 	if c.connected {
 		n.t.Fatalf("client %d is already connected", i)
 	}
-	c.connected, c.joined = true, false
+	c.connected, c.joined, c.kicked = true, false, false
 	c.up = [][]byte{encode(n.t, c.m.Join())}
 	c.down = nil
 }
@@ -154,6 +155,7 @@ func (n *simNet) deliverDown(i int) Event {
 	c.down = c.down[1:]
 	if bytes.Equal(b, closed) {
 		n.drop(i)
+		c.kicked = true
 		return Event{}
 	}
 	ev, err := c.m.Receive(decode(n.t, b))
@@ -170,7 +172,7 @@ func (n *simNet) settle() {
 	for range 100000 {
 		moved := false
 		for i, c := range n.clients {
-			if !c.connected { // closed by the server: reconnect at once, as for 4001
+			if c.kicked && !c.connected { // closed by the server: reconnect at once, as for 4001
 				n.connect(i)
 				moved = true
 			}

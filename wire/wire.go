@@ -104,7 +104,8 @@ const (
 	CodeInternal    = "internal"     // close 1011: the server could not persist; reconnect later
 )
 
-// Close codes.
+// Close codes. What a client does after each is in wire/closecodes.json
+// (CloseAction).
 const (
 	CloseNormal      = 1000
 	CloseGoingAway   = 1001 // server shutting down: reconnect with backoff
@@ -132,26 +133,8 @@ func Encode(m *Message) []byte {
 }
 
 // CloseFor returns the close code that follows an error with the given
-// code, or 0 when the socket stays open. The table is the protocol's; the
-// server and the client both read it from here.
+// code, or 0 when the socket stays open. The table is the protocol's, in
+// wire/closecodes.json; the server and the clients read it from there.
 func CloseFor(code string) int {
-	switch code {
-	case CodeBinaryFrame:
-		return CloseUnsupported
-	case CodeBadSeq, CodeBadRev, CodeBadOp, CodeBaseLength, CodeSurrogateSplit, CodeInvalidUnicode, CodeDocTooLarge:
-		return CloseResync
-	case CodeStale:
-		return CloseTooSlow
-	case CodeRateLimited:
-		return ClosePolicy
-	case CodeTooLarge:
-		return CloseTooLarge
-	case CodeNotFound:
-		return CloseNotFound
-	case CodeForbidden:
-		return CloseForbidden
-	case CodeInternal:
-		return CloseInternal
-	}
-	return 0
+	return errorCloses[code]
 }

@@ -18,7 +18,16 @@
 // editor and sends the messages it returns. Methods throw a ProtocolError
 // when the server says something that cannot be reconciled with our state;
 // the caller then starts over with resync().
+//
+// The resubmission rule (docs/protocol.md, the same in the Go client): after
+// a rejoin with a revision, catch-up ops are transformed against the pending
+// edits; our own op in the catch-up, with the seq in flight, is its
+// acknowledgement; once joined arrives, the op still in flight is sent again
+// with the same seq, as transformed, at our current revision, and the buffer
+// follows its ack with the next seq. An op gets its seq when first sent, so
+// an op never sent is numbered after the joined message's seq.
 
+import { RESYNC, closeAction } from './closecodes.js';
 import { compose, isNoop, transform, transformSelection } from './ot.js';
 
 export class ProtocolError extends Error {
@@ -34,15 +43,19 @@ export const AWAITING_WITH_BUFFER = 'awaiting-with-buffer';
 
 export class Client {
   // id is generated once per page load and kept across reconnects: the
-  // server recognises our resubmitted op by (id, seq).
-  constructor(id) {
+  // server recognises our resubmitted op by (id, seq). options.resend is for
+  // tests only: 'fresh-seq' or 'old-rev' break the resubmission rule, to
+  // check that the protocol scripts catch it.
+  constructor(id, options = {}) {
     this.id = id;
+    this.resend = options.resend ?? 'same-seq';
     // The server revision our document reflects, or null while we have no
     // document (before the first snapshot, or after resync()).
     this.rev = null;
-    // The op in flight: op is transformed as server ops arrive, so it always
-    // applies to the text at this.rev; sent is the message as first sent,
-    // resent unchanged (same seq, same base rev) after a reconnect.
+    // The op in flight: {op, seq, edits, sent}. op is transformed as server
+    // ops arrive, so it always applies to the text at this.rev; seq is null
+    // until it is first sent; sent is the message as first sent (kept only
+    // for the test-only 'old-rev' rule).
     this.outstanding = null;
     // Edits typed while an op is in flight, composed into one op.
     this.buffer = null;
@@ -81,6 +94,26 @@ export class Client {
     this.connected = false;
   }
 
+  // pendingOp returns the pending edits as one op on the text at this.rev
+  // (what a snapshot or a resync would drop), or null.
+  pendingOp() {
+    if (this.outstanding === null) return null;
+    if (this.buffer === null) return this.outstanding.op;
+    return compose(this.outstanding.op, this.buffer.op);
+  }
+
+  // closed records that the server closed the socket with code (1006 when
+  // the connection was lost) and returns what to do next, from the close-code
+  // table shared with the Go client (wire/closecodes.json): {action, lost},
+  // action one of closecodes.js's RECONNECT, RECONNECT_NOW, WAIT, RESYNC,
+  // STOP. For RESYNC the pending edits are dropped as by resync() and lost
+  // is how many; otherwise lost is 0 and they are sent after the next join.
+  closed(code) {
+    this.disconnected();
+    const action = closeAction(code);
+    return { action, lost: action === RESYNC ? this.resync() : 0 };
+  }
+
   // resync forgets the document and every pending edit (after close 4000, or
   // a ProtocolError); the next join asks for a snapshot. It returns how many
   // edits were lost, for telling the user.
@@ -105,26 +138,32 @@ export class Client {
 
   // applyJoined takes the joined message that ends a join (after the
   // snapshot or the catch-up ops). It returns the messages to send: the op
-  // still in flight, resent unchanged; the server ignores it if it already
-  // has that seq.
+  // still in flight, with the seq it was first sent with, at our current
+  // revision (it did not land: its own op would have come back in the
+  // catch-up).
   applyJoined(msg) {
     if (this.rev === null) throw new ProtocolError('joined without a snapshot');
     if (msg.rev !== this.rev) {
       throw new ProtocolError(`joined at revision ${msg.rev} but the catch-up ended at ${this.rev}`);
     }
     const applied = msg.seq ?? 0;
-    if (this.outstanding !== null) {
-      if (this.outstanding.sent.seq !== applied + 1) {
-        throw new ProtocolError(
-          `server has seq ${applied} but our op in flight is seq ${this.outstanding.sent.seq}`,
-        );
+    if (this.outstanding?.seq != null) {
+      if (this.outstanding.seq !== applied + 1) {
+        throw new ProtocolError(`server has seq ${applied} but our op in flight is seq ${this.outstanding.seq}`);
       }
     } else {
-      // After a refused op the seq is reused: the server's count is the truth.
+      // Nothing sent is pending: the server's count is the truth (after a
+      // refused op its seq is reused).
       this.nextSeq = applied + 1;
     }
     this.connected = true;
-    return this.outstanding === null ? [] : [this.#opMessage(this.outstanding.sent)];
+    if (this.outstanding === null) return [];
+    if (this.outstanding.seq !== null && this.resend === 'fresh-seq') this.outstanding.seq = null;
+    if (this.outstanding.seq !== null && this.resend === 'old-rev') {
+      const { rev, seq, op } = this.outstanding.sent;
+      return [{ type: 'op', rev, seq, op }];
+    }
+    return [this.#sendOutstanding()];
   }
 
   // applyLocal takes an op the user made on the current local text. It
@@ -134,8 +173,8 @@ export class Client {
     if (this.rev === null) throw new ProtocolError('local edit without a document');
     if (isNoop(op)) return null;
     if (this.outstanding === null) {
-      this.outstanding = this.#newOutstanding(op, 1);
-      return this.connected ? this.#opMessage(this.outstanding.sent) : null;
+      this.outstanding = { op, seq: null, edits: 1, sent: null };
+      return this.connected ? this.#sendOutstanding() : null;
     }
     if (this.buffer === null) this.buffer = { op, edits: 1 };
     else this.buffer = { op: compose(this.buffer.op, op), edits: this.buffer.edits + 1 };
@@ -171,7 +210,7 @@ export class Client {
       throw new ProtocolError(`ack for revision ${msg.rev} after revision ${this.rev}`);
     }
     this.#acknowledge(msg.seq, msg.rev);
-    if (this.outstanding !== null && this.connected) return this.#opMessage(this.outstanding.sent);
+    if (this.outstanding !== null && this.connected) return this.#sendOutstanding();
     return null;
   }
 
@@ -194,15 +233,21 @@ export class Client {
     return { type: 'presence', rev: this.rev, sel };
   }
 
-  #newOutstanding(op, edits) {
-    const sent = { rev: this.rev, seq: this.nextSeq++, op };
-    return { op, sent, edits };
+  // #sendOutstanding returns the op message for the op in flight, at our
+  // revision, giving it the next seq if it has none yet.
+  #sendOutstanding() {
+    const o = this.outstanding;
+    if (o.seq === null) {
+      o.seq = this.nextSeq++;
+      o.sent = { rev: this.rev, seq: o.seq, op: o.op };
+    }
+    return { type: 'op', rev: this.rev, seq: o.seq, op: o.op };
   }
 
   #acknowledge(seq, rev) {
-    if (this.outstanding === null || this.outstanding.sent.seq !== seq) {
+    if (this.outstanding === null || this.outstanding.seq === null || this.outstanding.seq !== seq) {
       throw new ProtocolError(
-        `acknowledgement of seq ${seq} but ${this.outstanding ? `seq ${this.outstanding.sent.seq}` : 'nothing'} is in flight`,
+        `acknowledgement of seq ${seq} but ${this.outstanding?.seq ? `seq ${this.outstanding.seq}` : 'nothing'} is in flight`,
       );
     }
     this.rev = rev;
@@ -210,12 +255,8 @@ export class Client {
     if (this.buffer !== null) {
       // The buffer was transformed along with the op in flight, so it
       // applies to the text at rev: it becomes the op in flight.
-      this.outstanding = this.#newOutstanding(this.buffer.op, this.buffer.edits);
+      this.outstanding = { op: this.buffer.op, seq: null, edits: this.buffer.edits, sent: null };
       this.buffer = null;
     }
-  }
-
-  #opMessage(sent) {
-    return { type: 'op', rev: sent.rev, seq: sent.seq, op: sent.op };
   }
 }

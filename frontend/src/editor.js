@@ -34,6 +34,7 @@ import { tags } from '@lezer/highlight';
 
 import { getDoc, listDocs, renameDoc, socketURL } from './api.js';
 import { Client, ProtocolError } from './client.js';
+import { RECONNECT_NOW, RESYNC, STOP, WAIT } from './closecodes.js';
 import { errorBanner, h } from './dom.js';
 import { cleanName, initials, loadIdentity, newClientId, safeColor, saveName } from './identity.js';
 import { changesToOp, opToChanges } from './cmops.js';
@@ -436,46 +437,45 @@ export function renderEditor(root, docId) {
     }
   }
 
+  // closed reacts to the socket's close code. What to do comes from the
+  // close-code table shared with the Go client (wire/closecodes.json, read by
+  // client.closed); only the words for the user are chosen here.
   function closed(code) {
     joined = false;
     inflightSince = 0;
-    client.disconnected();
     view.dispatch({ effects: resetPeers.of([]) });
     const reason = lastError ? ` (${lastError.message || lastError.code})` : '';
     lastError = null;
-    switch (code) {
-      case 4000:
-        reportLost(client.resync(), `the server could not accept an edit${reason}`);
+    const { action, lost } = client.closed(code);
+    switch (action) {
+      case RESYNC:
+        reportLost(lost, code === 1009 ? 'an edit was too large to send' : `the server could not accept an edit${reason}`);
         lock();
         retry(backoff());
         break;
-      case 1009:
-        reportLost(client.resync(), 'an edit was too large to send');
-        lock();
-        retry(backoff());
-        break;
-      case 4001:
+      case RECONNECT_NOW:
         // At once, with a little jitter so that many clients dropped
         // together do not come back in the same millisecond.
         retry(Math.random() * 200);
         break;
-      case 1008:
+      case WAIT:
         retry(5000 + backoff());
         break;
-      case 4003:
-        giveUp('You are not allowed to open this document.');
+      case STOP:
+        giveUp(stopMessages[code] ?? `The server closed this document’s connection (code ${code}${reason}). Reload the page to try again.`);
         break;
-      case 4004:
-        giveUp('This document does not exist. It may have been deleted.');
-        break;
-      case 4009:
-        giveUp('This document was opened again elsewhere with this page’s connection, so this copy stopped. Reload the page to continue here.');
-        break;
-      default: // 1001 going away, 1011 server error, 1006 network, …
+      default: // RECONNECT: 1001 going away, 1011 server error, 1006 network, …
         retry(backoff());
     }
     renderStatus();
   }
+
+  const stopMessages = {
+    1003: 'The server refused a message from this page, which is a bug in the page. Reload it to continue.',
+    4003: 'You are not allowed to open this document.',
+    4004: 'This document does not exist. It may have been deleted.',
+    4009: 'This document was opened again elsewhere with this page’s connection, so this copy stopped. Reload the page to continue here.',
+  };
 
   function backoff() {
     const base = Math.min(30_000, 500 * 2 ** attempts);

@@ -139,9 +139,8 @@ export class SimClient {
         // The socket closed and its last messages were read: react to the
         // close code as the app does.
         this.closes.push(this.conn.closeCode);
-        if (this.conn.closeCode === 4000) this.client.resync();
+        this.client.closed(this.conn.closeCode);
         this.conn = null;
-        this.client.disconnected();
         return true;
       }
     }
