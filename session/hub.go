@@ -18,7 +18,6 @@ const (
 	evCursor
 	evLeave
 	evFetched
-	evSaved
 	evDeleted
 	evShutdown
 )
