@@ -199,7 +199,7 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.refuse(p, wire.CodeAlreadyJoined, "this socket has already joined", nil)
 		return
 	}
-	conn, err := s.mgr.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev})
+	conn, err := s.sessions.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev})
 	var serr *session.Error
 	switch {
 	case err == nil:
