@@ -15,12 +15,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/tandem-editor/tandem/frontend"
 	"github.com/tandem-editor/tandem/server"
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
 )
 
 func main() {
@@ -55,13 +58,23 @@ func main() {
 	}
 }
 
-// Main is the program: its settings, then the running server. Tests build
-// one, set Addr to 127.0.0.1:0, Run it and Close it.
+// Main is the program: its settings, then what it runs. Tests build one,
+// set Addr to 127.0.0.1:0, Run it and Close it.
+//
+// It is the one wiring point: Run takes the data folder's lock, opens the
+// store, builds the session manager over it and the server over both (as
+// the interfaces server.Docs, server.Health and server.Sessions); Close
+// takes them down in the reverse order.
 type Main struct {
 	// Addr is the listen address (default ":8080").
 	Addr string
-	// Config configures the server (DataDir defaults to "data").
+	// DataDir holds the lock file and the database, DataDir/tandem.db
+	// (default "data"; created on first run).
+	DataDir string
+	// Config configures the server.
 	Config server.Config
+	// Session configures the session manager (Logger is set by Run).
+	Session session.Config
 	// LogLevel: debug, info, warn or error (default info).
 	LogLevel string
 	// ShutdownTimeout bounds Close (default 15 s).
@@ -70,28 +83,40 @@ type Main struct {
 	NoApp bool
 
 	logger *slog.Logger
+	lock   *store.Lock
+	db     *store.DB
+	server *server.Server
 	ln     net.Listener
 	http   *http.Server
-	server *server.Server
 	errc   chan error
 }
+
+// Defaults of the session manager, spelled out so that -h shows them.
+const (
+	defaultSnapshotEvery = 1000
+	defaultMaxDocLen     = 10 << 20
+)
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{
-		Addr: ":8080",
+		Addr:    ":8080",
+		DataDir: "data",
 		Config: server.Config{
-			DataDir:       "data",
-			SnapshotEvery: server.DefaultSnapshotEvery,
-			MaxDocLen:     server.DefaultMaxDocLen,
-			MaxMessage:    server.DefaultMaxMessage,
-			RateLimit:     server.DefaultRateLimit,
-			RateBurst:     server.DefaultRateBurst,
-			SendBudget:    server.DefaultSendBudget,
-			PingPeriod:    server.DefaultPingPeriod,
-			PongWait:      server.DefaultPongWait,
-			WriteWait:     server.DefaultWriteWait,
-			MaxBody:       server.DefaultMaxBody,
+			MaxMessage:   server.DefaultMaxMessage,
+			RateLimit:    server.DefaultRateLimit,
+			RateBurst:    server.DefaultRateBurst,
+			SendBudget:   server.DefaultSendBudget,
+			PingPeriod:   server.DefaultPingPeriod,
+			PongWait:     server.DefaultPongWait,
+			WriteWait:    server.DefaultWriteWait,
+			MaxBody:      server.DefaultMaxBody,
+			ReadTimeout:  server.DefaultReadTimeout,
+			WriteTimeout: server.DefaultWriteTimeout,
+		},
+		Session: session.Config{
+			SnapshotEvery: defaultSnapshotEvery,
+			MaxDocLen:     defaultMaxDocLen,
 		},
 		LogLevel:        "info",
 		ShutdownTimeout: 15 * time.Second,
@@ -108,9 +133,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	c := &m.Config
 	var origins string
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen address")
-	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (holds tandem.db; created on first run)")
-	fs.IntVar(&c.SnapshotEvery, "snapshot-every", c.SnapshotEvery, "save a document snapshot every this many operations")
-	fs.IntVar(&c.MaxDocLen, "max-doc", c.MaxDocLen, "longest document, in UTF-16 code units")
+	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
+	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
+	fs.IntVar(&m.Session.MaxDocLen, "max-doc", m.Session.MaxDocLen, "longest document, in UTF-16 code units")
 	fs.Int64Var(&c.MaxMessage, "max-message", c.MaxMessage, "longest WebSocket message from a client, in bytes")
 	fs.Float64Var(&c.RateLimit, "rate", c.RateLimit, "messages per second allowed per socket (negative: no limit)")
 	fs.IntVar(&c.RateBurst, "burst", c.RateBurst, "burst of messages allowed per socket")
@@ -120,6 +145,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.DurationVar(&c.PongWait, "pong-wait", c.PongWait, "a socket silent to pings this long is dropped")
 	fs.DurationVar(&c.WriteWait, "write-wait", c.WriteWait, "time limit of one write to a socket")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest HTTP request body, in bytes")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time limit for an HTTP request body to arrive (not WebSockets)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time limit for an HTTP answer to be written (not WebSockets)")
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long a graceful shutdown may take")
 	fs.BoolVar(&m.NoApp, "no-app", m.NoApp, "serve the API only, without the browser app")
@@ -173,9 +200,11 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// Run opens the database, starts the server and begins serving; it
-// returns once the listener is open. Serving errors come on Err.
-func (m *Main) Run(ctx context.Context) error {
+// Run locks the data folder, opens the database, builds the session
+// manager and the server, and begins serving; it returns once the
+// listener is open. Serving errors come on Err. If Run fails, what it
+// opened is closed again.
+func (m *Main) Run(ctx context.Context) (err error) {
 	level, err := parseLevel(m.LogLevel)
 	if err != nil {
 		return err
@@ -183,33 +212,57 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.logger == nil {
 		m.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	// Two processes on one database would each run a hub for the same
+	// document and conflict at every revision: refuse to start instead.
+	m.lock, err = store.LockDir(m.DataDir)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		return fmt.Errorf("%w; stop it or choose another -data", err)
+	}
+	if err != nil {
+		return err
+	}
+	m.db, err = store.Open(ctx, filepath.Join(m.DataDir, "tandem.db"))
+	if err != nil {
+		return err
+	}
+	sc := m.Session
+	sc.Logger = m.logger
+	sessions := session.NewManager(m.db, sc)
 	cfg := m.Config
 	cfg.Logger = m.logger
 	if !m.NoApp {
 		cfg.App = frontend.Handler()
 	}
-	m.server, err = server.New(ctx, cfg)
+	m.server, err = server.New(cfg, server.Deps{Docs: m.db, Health: m.db, Sessions: sessions})
 	if err != nil {
 		return err
 	}
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
-		m.server.Close(ctx)
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
 	m.http = &http.Server{
-		Handler:           m.server.Handler(),
+		Handler: m.server.Handler(),
+		// The server's own deadlines (-read-timeout, -write-timeout) bound
+		// bodies and answers per route; these bound the rest.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
 	}
 	// Ends when Close shuts the HTTP server down.
-	go func() {
-		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	go func(srv *http.Server, ln net.Listener) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.errc <- err
 		}
-	}()
-	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", cfg.DataDir)
+	}(m.http, m.ln)
+	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", m.DataDir)
 	return nil
 }
 
@@ -235,7 +288,10 @@ func (m *Main) URL() string {
 //     which are hijacked connections);
 //  2. server.Close: the hubs commit what they hold, save snapshots and
 //     close their peers with 1001 (going away); it waits for the sockets;
-//  3. the database closes (the last step of server.Close).
+//  3. the database closes;
+//  4. the data folder's lock is released.
+//
+// It closes only what Run opened, so it also cleans up after a failed Run.
 func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout)
 	defer cancel()
@@ -250,7 +306,17 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if m.logger != nil {
+	if m.db != nil {
+		if err := m.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	if m.lock != nil {
+		if err := m.lock.Release(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.logger != nil && m.http != nil {
 		m.logger.Info("tandem stopped")
 	}
 	return errors.Join(errs...)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +17,65 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 
+	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
 )
 
 // startMain runs the real program on a free port over dir.
 func startMain(t *testing.T, dir string) *Main {
 	t.Helper()
+	m := newMain(t, dir)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return m
+}
+
+// newMain is a quiet Main for a free port over dir, not yet running.
+func newMain(t *testing.T, dir string) *Main {
+	t.Helper()
 	m := NewMain()
 	if err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-data", dir}, func(string) string { return "" }, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	m.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
 	return m
+}
+
+// One data folder, one process: a second Main on the folder refuses to
+// start, saying why, and opens nothing; once the first has closed, a Main
+// starts there again.
+func TestSecondMainOnOneFolderRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := startMain(t, dir)
+	defer first.Close()
+
+	second := newMain(t, dir)
+	err := second.Run(context.Background())
+	lockPath := filepath.Join(dir, "tandem.lock")
+	want := `data folder "` + dir + `" is in use by another tandem process (lock file ` + lockPath + ` held); stop it or choose another -data`
+	if err == nil || err.Error() != want {
+		second.Close()
+		t.Fatalf("second Run on one folder:\ngot  %v\nwant %s", err, want)
+	}
+	var le *store.LockedError
+	if !errors.As(err, &le) {
+		t.Errorf("second Run: %v is not a *store.LockedError", err)
+	}
+	if second.URL() != "" {
+		t.Errorf("the refused Main listens on %s", second.URL())
+	}
+	// The first is undisturbed.
+	var health map[string]string
+	get(t, first.URL()+"/healthz", &health)
+
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	third := startMain(t, dir)
+	if err := third.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
 }
 
 func get(t *testing.T, url string, v any) {
@@ -155,14 +200,19 @@ func TestRestartKeepsDocuments(t *testing.T) {
 }
 
 func TestFlagsAndEnv(t *testing.T) {
-	env := map[string]string{"TANDEM_ADDR": ":9000", "TANDEM_RATE": "-1", "TANDEM_DATA": "/env/data", "TANDEM_ALLOWED_ORIGINS": "https://a.example, b.example"}
+	env := map[string]string{"TANDEM_ADDR": ":9000", "TANDEM_RATE": "-1", "TANDEM_DATA": "/env/data", "TANDEM_ALLOWED_ORIGINS": "https://a.example, b.example",
+		"TANDEM_READ_TIMEOUT": "7s", "TANDEM_WRITE_TIMEOUT": "8s"}
 	m := NewMain()
-	err := m.ParseFlags([]string{"-data", "/flag/data", "-max-doc", "100", "-pong-wait", "3s"}, func(k string) string { return env[k] }, io.Discard)
+	err := m.ParseFlags([]string{"-data", "/flag/data", "-max-doc", "100", "-pong-wait", "3s", "-write-timeout", "9s"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Addr != ":9000" || m.Config.RateLimit != -1 || m.Config.DataDir != "/flag/data" || m.Config.MaxDocLen != 100 || m.Config.PongWait != 3*time.Second {
+	if m.Addr != ":9000" || m.Config.RateLimit != -1 || m.DataDir != "/flag/data" || m.Session.MaxDocLen != 100 || m.Config.PongWait != 3*time.Second ||
+		m.Config.ReadTimeout != 7*time.Second || m.Config.WriteTimeout != 9*time.Second {
 		t.Fatalf("got %+v", m)
+	}
+	if d := NewMain(); d.Config.ReadTimeout != 30*time.Second || d.Config.WriteTimeout != 60*time.Second {
+		t.Fatalf("default timeouts: got read %v, write %v; want 30s, 60s", d.Config.ReadTimeout, d.Config.WriteTimeout)
 	}
 	if diff := cmp.Diff([]string{"https://a.example", "b.example"}, m.Config.AllowedOrigins); diff != "" {
 		t.Fatalf("allowed origins (-want +got):\n%s", diff)
@@ -183,7 +233,8 @@ func TestFlagsAndEnv(t *testing.T) {
 	if err := NewMain().ParseFlags([]string{"-h"}, func(string) string { return "" }, &help); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: got %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-addr", "TANDEM_ADDR", "-data", "TANDEM_DATA", "-rate", "-snapshot-every", "TANDEM_MAX_MESSAGE"} {
+	for _, want := range []string{"-addr", "TANDEM_ADDR", "-data", "TANDEM_DATA", "-rate", "-snapshot-every", "TANDEM_MAX_MESSAGE",
+		"-read-timeout", "TANDEM_READ_TIMEOUT", "-write-timeout", "TANDEM_WRITE_TIMEOUT"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h output lacks %s:\n%s", want, help.String())
 		}

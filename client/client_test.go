@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/server"
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
 )
 
 var discard = slog.New(slog.DiscardHandler)
@@ -27,33 +30,40 @@ var discard = slog.New(slog.DiscardHandler)
 // testServer is a real server on a real socket, with its data directory.
 type testServer struct {
 	srv *server.Server
+	db  *store.DB
 	ts  *httptest.Server
 	dir string
 }
 
-func startServer(t *testing.T, cfg server.Config) *testServer {
+// startServer wires a store in dir (a fresh one if dir is ""), a session
+// manager and a server, as main does, behind httptest.
+func startServer(t *testing.T, dir string, sc session.Config) *testServer {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
+	if dir == "" {
+		dir = t.TempDir()
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = discard
-	}
-	srv, err := server.New(context.Background(), cfg)
+	sc.Logger = discard
+	db, err := store.Open(context.Background(), filepath.Join(dir, "tandem.db"))
 	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	srv, err := server.New(server.Config{Logger: discard}, server.Deps{Docs: db, Health: db, Sessions: session.NewManager(db, sc)})
+	if err != nil {
+		db.Close()
 		t.Fatalf("server.New: %v", err)
 	}
-	s := &testServer{srv: srv, ts: httptest.NewServer(srv.Handler()), dir: cfg.DataDir}
+	s := &testServer{srv: srv, db: db, ts: httptest.NewServer(srv.Handler()), dir: dir}
 	t.Cleanup(s.stop)
 	return s
 }
 
-// stop closes the server's sockets (1001) and database, then the listener.
-// Later calls do nothing.
+// stop closes the server's sockets (1001), the database, then the
+// listener. Later calls do nothing.
 func (s *testServer) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.srv.Close(ctx)
+	s.db.Close()
 	s.ts.Close()
 }
 
@@ -220,7 +230,7 @@ func TestManyClientsConvergeOverRealSockets(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 
 	const clients, edits = 10, 200
@@ -285,7 +295,7 @@ func TestManyClientsConvergeOverRealSockets(t *testing.T) {
 func lostMessage(t *testing.T, up bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	p := newProxy(t, s.addr())
 	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Client: "a"})
@@ -344,7 +354,7 @@ func TestServerRestartKeepsTheDocumentAndClientsCarryOn(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s1 := startServer(t, server.Config{SnapshotEvery: 7}) // snapshots and a log tail
+	s1 := startServer(t, "", session.Config{SnapshotEvery: 7}) // snapshots and a log tail
 	id := createDoc(t, s1.ts.URL)
 	p := newProxy(t, s1.addr())
 	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Client: "a"})
@@ -360,7 +370,7 @@ func TestServerRestartKeepsTheDocumentAndClientsCarryOn(t *testing.T) {
 	logBefore := getLog(t, s1.ts.URL, id)
 
 	s1.stop()
-	s2 := startServer(t, server.Config{DataDir: s1.dir, SnapshotEvery: 7})
+	s2 := startServer(t, s1.dir, session.Config{SnapshotEvery: 7})
 	p.setTarget(s2.addr())
 	after := getDoc(t, s2.ts.URL, id)
 	if diff := cmp.Diff(before, after); diff != "" {
@@ -387,7 +397,7 @@ func TestServerRestartKeepsTheDocumentAndClientsCarryOn(t *testing.T) {
 func TestPresenceFollowsEditsAndLeaves(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	a := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "a", Name: "Ada", Color: "#d33"})
 	b := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "b", Name: "Bo", Color: "#36c"})
@@ -438,7 +448,7 @@ func TestPresenceFollowsEditsAndLeaves(t *testing.T) {
 func TestDialUnknownDocumentFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	_, err := Dial(ctx, Config{URL: s.ts.URL, Doc: "nope", Logger: discard})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("dial an unknown document: %v, want ErrNotFound", err)
@@ -448,7 +458,7 @@ func TestDialUnknownDocumentFails(t *testing.T) {
 func TestDialForeignOriginIsForbidden(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	_, err := Dial(ctx, Config{URL: s.ts.URL, Doc: id, Origin: "https://evil.example", Logger: discard})
 	if !errors.Is(err, ErrForbidden) {
@@ -459,7 +469,7 @@ func TestDialForeignOriginIsForbidden(t *testing.T) {
 func TestDeletedDocumentStopsTheClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	a := dial(t, ctx, Config{URL: s.ts.URL, Doc: id})
 	req, _ := http.NewRequest(http.MethodDelete, s.ts.URL+"/api/docs/"+id, nil)
@@ -485,7 +495,7 @@ func TestRefusedOpStopsOrResyncs(t *testing.T) {
 		t.Run(fmt.Sprintf("resync=%v", resync), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			s := startServer(t, server.Config{MaxDocLen: 8})
+			s := startServer(t, "", session.Config{MaxDocLen: 8})
 			id := createDoc(t, s.ts.URL)
 			var mu sync.Mutex
 			var lost []ot.Op
@@ -530,7 +540,7 @@ func TestRefusedOpStopsOrResyncs(t *testing.T) {
 func TestRemoteHookSeesEveryRemoteOp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	var mu sync.Mutex
 	var mirror bytes.Buffer // a's text rebuilt from the hook alone
@@ -562,7 +572,7 @@ func TestRemoteHookSeesEveryRemoteOp(t *testing.T) {
 func TestSameClientIDReplacesTheOlderConnection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s := startServer(t, server.Config{})
+	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	old := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "tab"})
 	dup := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "tab"})

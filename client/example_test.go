@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tandem-editor/tandem/client"
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/server"
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
 )
 
 // A bot joins a document and edits it; a second client sees the edits.
@@ -28,7 +31,13 @@ func Example() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	srv, err := server.New(ctx, server.Config{DataDir: dir, Logger: quiet})
+	db, err := store.Open(ctx, filepath.Join(dir, "tandem.db"))
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close() // last: after the server and its sessions
+	sessions := session.NewManager(db, session.Config{Logger: quiet})
+	srv, err := server.New(server.Config{Logger: quiet}, server.Deps{Docs: db, Health: db, Sessions: sessions})
 	if err != nil {
 		panic(err)
 	}

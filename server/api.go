@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ const (
 	codeForbidden        = "forbidden"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeTooLarge         = "too_large"
+	codeRequestTimeout   = "request_timeout"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
 )
@@ -61,6 +63,8 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case codeRequestTimeout:
+		return http.StatusRequestTimeout
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
 	}
@@ -81,6 +85,8 @@ func codeForStatus(status int) string {
 		return codeUnsupportedMedia
 	case http.StatusRequestEntityTooLarge:
 		return codeTooLarge
+	case http.StatusRequestTimeout:
+		return codeRequestTimeout
 	case http.StatusServiceUnavailable:
 		return codeUnavailable
 	}
@@ -132,7 +138,7 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.logRequests, s.recover)
+	e.Use(s.logRequests, s.recover, s.deadlines)
 
 	api := e.Group("/api")
 	api.POST("/docs", s.createDoc, s.mutating)
@@ -141,7 +147,7 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/docs/:id", s.renameDoc, s.mutating)
 	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
 	api.GET("/docs/:id/ops", s.getOps)
-	api.GET("/docs/:id/ws", s.handleWS)
+	api.GET(strings.TrimPrefix(wsRoute, "/api"), s.handleWS)
 	// Everything else under /api is answered here, in JSON, rather than by
 	// the browser app.
 	api.Any("/*", func(c echo.Context) error {
@@ -159,6 +165,9 @@ func (s *Server) routes() *echo.Echo {
 	}
 	return e
 }
+
+// wsRoute is the WebSocket endpoint's route, which deadlines leaves alone.
+const wsRoute = "/api/docs/:id/ws"
 
 // apiPath matches the paths of the API's endpoints.
 var apiPath = regexp.MustCompile(`^/api/docs(/[^/]+(/ops|/ws)?)?$`)
@@ -192,6 +201,42 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// deadlines bounds every request but a WebSocket's: its body must arrive
+// within Config.ReadTimeout and its answer be written within
+// Config.WriteTimeout, so that a client that sends or reads slowly, or
+// stops, cannot hold a connection and a goroutine for ever. A body read
+// past the deadline fails (408); a write past it fails and the connection
+// closes.
+//
+// A request without a body gets no read deadline: there is nothing left to
+// read, and net/http's background read on the connection would hit the
+// deadline and cancel the request's context while the handler still works.
+//
+// The WebSocket route gets no deadlines, and any left on the connection by
+// an earlier request on it (keep-alive) are cleared: the connection is
+// about to be hijacked and live for hours, and melody sets a deadline for
+// each read and write itself (PongWait, WriteWait).
+func (s *Server) deadlines(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		var read, write time.Time // zero: none
+		if c.Path() != wsRoute {
+			now := time.Now()
+			write = now.Add(s.cfg.WriteTimeout)
+			if r.ContentLength != 0 { // -1: unknown length, chunked
+				read = now.Add(s.cfg.ReadTimeout)
+			}
+		}
+		rc := http.NewResponseController(c.Response())
+		if err := errors.Join(rc.SetReadDeadline(read), rc.SetWriteDeadline(write)); err != nil {
+			// Only a ResponseWriter that is not a connection (a test
+			// recorder) cannot; the request goes on unbounded.
+			s.log.Debug("http deadlines not set", "path", r.URL.Path, "err", err)
+		}
+		return next(c)
+	}
+}
+
 // mutating guards requests that change something: no foreign Origin (no
 // cross-site form posts) and, for a request with a body, a JSON content
 // type. The body is limited to Config.MaxBody.
@@ -222,6 +267,9 @@ func decodeBody(c echo.Context, v any) error {
 		var maxer *http.MaxBytesError
 		if errors.As(err, &maxer) {
 			return err
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return apiErrorf(codeRequestTimeout, "the request body did not arrive in time")
 		}
 		return apiErrorf(codeBadRequest, "reading the body: %v", err)
 	}
@@ -289,7 +337,7 @@ func (s *Server) createDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.db.CreateDoc(c.Request().Context(), title)
+	d, err := s.docs.CreateDoc(c.Request().Context(), title)
 	if err != nil {
 		return err
 	}
@@ -299,14 +347,14 @@ func (s *Server) createDoc(c echo.Context) error {
 
 // GET /api/docs -> documents, most recently edited first
 func (s *Server) listDocs(c echo.Context) error {
-	docs, err := s.db.ListDocs(c.Request().Context())
+	docs, err := s.docs.ListDocs(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	out := make([]docJSON, len(docs))
 	for i, d := range docs {
 		out[i] = toJSON(d)
-		n := s.mgr.Editors(d.ID)
+		n := s.sessions.Editors(d.ID)
 		out[i].Editors = &n
 	}
 	return c.JSON(http.StatusOK, out)
@@ -315,7 +363,7 @@ func (s *Server) listDocs(c echo.Context) error {
 // GET /api/docs/{id}[?rev=N] -> document with its text
 func (s *Server) getDoc(c echo.Context) error {
 	ctx := c.Request().Context()
-	d, err := s.db.GetDoc(ctx, c.Param("id"))
+	d, err := s.docs.GetDoc(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -330,7 +378,7 @@ func (s *Server) getDoc(c echo.Context) error {
 		}
 		rev = n
 	}
-	text, err := s.db.TextAt(ctx, d.ID, rev)
+	text, err := s.docs.TextAt(ctx, d.ID, rev)
 	if err != nil {
 		return err
 	}
@@ -355,7 +403,7 @@ func (s *Server) renameDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.db.RenameDoc(c.Request().Context(), c.Param("id"), title)
+	d, err := s.docs.RenameDoc(c.Request().Context(), c.Param("id"), title)
 	if err != nil {
 		return err
 	}
@@ -365,29 +413,35 @@ func (s *Server) renameDoc(c echo.Context) error {
 // DELETE /api/docs/{id} -> 204; connected sockets get not_found and 4004
 func (s *Server) deleteDoc(c echo.Context) error {
 	id := c.Param("id")
-	if err := s.db.DeleteDoc(c.Request().Context(), id); err != nil {
+	if err := s.docs.DeleteDoc(c.Request().Context(), id); err != nil {
 		return err
 	}
-	s.mgr.Deleted(id)
+	s.sessions.Deleted(id)
 	s.log.Info("document deleted", "doc", id)
 	return c.NoContent(http.StatusNoContent)
 }
 
-// maxOps is the most log entries one /ops answer holds.
-const maxOps = 10000
+// An /ops answer holds at most maxOps entries and, beyond its first entry,
+// at most maxOpsBytes of ops: a few large ops (a pasted book) must not make
+// one answer of gigabytes. A client reads on from the last rev + 1.
+const (
+	maxOps      = 10000
+	maxOpsBytes = 4 << 20
+)
 
 type entryJSON struct {
-	Rev    int       `json:"rev"`
-	Op     ot.Op     `json:"op"`
-	Client string    `json:"client"`
-	Seq    int       `json:"seq"`
-	Time   time.Time `json:"time"`
+	Rev    int             `json:"rev"`
+	Op     json.RawMessage `json:"op"` // as the log holds it: canonical ot.js JSON
+	Client string          `json:"client"`
+	Seq    int             `json:"seq"`
+	Time   time.Time       `json:"time"`
 }
 
-// GET /api/docs/{id}/ops?from=N&to=M -> log entries with from <= rev <= to
+// GET /api/docs/{id}/ops?from=N&to=M -> log entries with from <= rev <= to,
+// possibly fewer (a page)
 func (s *Server) getOps(c echo.Context) error {
 	ctx := c.Request().Context()
-	d, err := s.db.GetDoc(ctx, c.Param("id"))
+	d, err := s.docs.GetDoc(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -403,7 +457,7 @@ func (s *Server) getOps(c echo.Context) error {
 	to = min(to, d.Rev, from+maxOps-1)
 	out := []entryJSON{}
 	if from <= to {
-		es, err := s.db.Entries(ctx, d.ID, from, to)
+		es, err := s.docs.RawPage(ctx, d.ID, from, to, maxOpsBytes)
 		if err != nil {
 			return err
 		}
@@ -426,11 +480,10 @@ func intParam(c echo.Context, name string, def int) (int, error) {
 	return n, nil
 }
 
-// GET /healthz -> 200 when the database answers
+// GET /healthz -> 200 while the store can commit, else 503 with the reason
 func (s *Server) healthz(c echo.Context) error {
-	if err := s.db.Ping(c.Request().Context()); err != nil {
-		s.log.Error("health check", "err", err)
-		return apiErrorf(codeUnavailable, "the database is not reachable")
+	if err := s.health.Health(c.Request().Context()); err != nil {
+		return apiErrorf(codeUnavailable, "the database cannot commit: %v", err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -87,7 +87,7 @@ func TestCreateListGetRename(t *testing.T) {
 }
 
 func TestHTTPErrors(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) {
+	_, ts := newTestServer(t, func(c *testConfig) {
 		c.AllowedOrigins = []string{"https://editor.example"}
 	})
 	id := createDoc(t, ts)
@@ -279,7 +279,7 @@ func TestHealthzMetrics(t *testing.T) {
 }
 
 func TestApp(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) {
+	_, ts := newTestServer(t, func(c *testConfig) {
 		c.App = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte("app " + r.URL.Path))
 		})

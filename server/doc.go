@@ -10,6 +10,9 @@
 // 4001 and catches up on reconnect. docs/protocol.md describes the
 // protocol.
 //
-// A Server owns its database and session manager: New opens them, Close
-// shuts them down in order. Its methods are safe for concurrent use.
+// A Server depends on three small interfaces it defines (Docs, Health,
+// Sessions), which main fills with the store and the session manager; it
+// does not open or close the store. Close shuts the sessions down and
+// waits for the sockets. Every HTTP request but a WebSocket's has a read
+// and a write deadline. Its methods are safe for concurrent use.
 package server

@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -26,16 +29,46 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// newTestServer starts a Server on a fresh database behind httptest.
-func newTestServer(t *testing.T, mod func(*Config)) (*Server, *httptest.Server) {
-	t.Helper()
-	cfg := Config{DataDir: t.TempDir(), Logger: testLogger()}
+// testConfig is a test server's settings: the server's own and its
+// session manager's.
+type testConfig struct {
+	Config
+	Session session.Config
+}
+
+// wireServer opens a store in dir and builds the session manager and the
+// server over it, as main does. The caller closes the server, then the
+// store.
+func wireServer(ctx context.Context, dir string, mod func(*testConfig)) (*Server, *store.DB, error) {
+	tc := testConfig{Config: Config{Logger: testLogger()}}
 	if mod != nil {
-		mod(&cfg)
+		mod(&tc)
 	}
-	srv, err := New(context.Background(), cfg)
+	tc.Session.Logger = tc.Logger
+	db, err := store.Open(ctx, filepath.Join(dir, "tandem.db"))
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		return nil, nil, err
+	}
+	srv, err := New(tc.Config, Deps{Docs: db, Health: db, Sessions: session.NewManager(db, tc.Session)})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return srv, db, nil
+}
+
+// newTestServer starts a Server on a fresh database behind httptest.
+func newTestServer(t *testing.T, mod func(*testConfig)) (*Server, *httptest.Server) {
+	t.Helper()
+	return newTestServerIn(t, t.TempDir(), mod)
+}
+
+// newTestServerIn starts a Server on the database in dir behind httptest.
+func newTestServerIn(t *testing.T, dir string, mod func(*testConfig)) (*Server, *httptest.Server) {
+	t.Helper()
+	srv, db, err := wireServer(context.Background(), dir, mod)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
@@ -43,6 +76,9 @@ func newTestServer(t *testing.T, mod func(*Config)) (*Server, *httptest.Server) 
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("Close: %v", err)
+		}
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
 		}
 		ts.Close()
 	})

@@ -66,10 +66,10 @@ func TestHostileClient(t *testing.T) {
 		maxMessages = 2000
 		budget      = 20 * time.Second
 	)
-	srv, ts := newTestServer(t, func(c *Config) {
+	srv, ts := newTestServer(t, func(c *testConfig) {
 		c.RateLimit = -1
 		c.MaxMessage = hostileMaxMessage
-		c.MaxDocLen = hostileMaxDoc
+		c.Session.MaxDocLen = hostileMaxDoc
 	})
 	id := createDoc(t, ts)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -186,7 +186,7 @@ func TestHostileClient(t *testing.T) {
 	if len(before) != 1 || before[0].Type != wire.TypeSnapshot || *before[0].Text != text || *joined.Rev != rev {
 		t.Fatalf("seed %d: a join after the storm got %+v then %+v", seed, before, joined)
 	}
-	if st, _, _ := srv.mgr.Stats(); st.StoreErrors != 0 {
+	if st, _, _ := srv.sessions.Stats(); st.StoreErrors != 0 {
 		t.Fatalf("seed %d: %d store errors", seed, st.StoreErrors)
 	}
 	t.Logf("seed %d: %d hostile messages over %d connections, %d hostile ops applied, final revision %d; outcomes %v",
@@ -1039,7 +1039,7 @@ func TestPresenceNullPositionIsRefused(t *testing.T) {
 // De-duplication comes before every other check of an op, except decoding
 // the op itself.
 func TestDuplicateSeqComesFirst(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.MaxDocLen = 100 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.Session.MaxDocLen = 100 })
 	id := createDoc(t, ts)
 	a, b := dial(t, ts, id), dial(t, ts, id)
 	a.join("a", nil)
@@ -1180,7 +1180,7 @@ func TestJoinRevisionsWithoutCatchUp(t *testing.T) {
 // duplicate from before the window is refused as stale (4001) and its
 // client catches up instead; presence at an old revision is ignored.
 func TestFarPastAfterTheHubRestarts(t *testing.T) {
-	srv, ts := newTestServer(t, func(c *Config) { c.RateLimit = -1 })
+	srv, ts := newTestServer(t, func(c *testConfig) { c.RateLimit = -1 })
 	id := createDoc(t, ts)
 	a := dial(t, ts, id)
 	a.join("a", nil)
@@ -1199,7 +1199,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	}
 	a.c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 	a.expectClose(websocket.CloseNormalClosure)
-	waitFor(t, "the hub to stop", func() bool { _, open, _ := srv.mgr.Stats(); return open == 0 })
+	waitFor(t, "the hub to stop", func() bool { _, open, _ := srv.sessions.Stats(); return open == 0 })
 
 	for _, from := range []int{0, 1, 150, n - 1, n} {
 		c := dial(t, ts, id)
@@ -1280,7 +1280,7 @@ func deleteRaw(url string) (int, error) {
 // answer, the ops it got are in order and without gaps, and it ends with
 // not_found and close 4004; none is left waiting.
 func TestDeleteDuringCatchUp(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.RateLimit = -1 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.RateLimit = -1 })
 	for round := range 8 {
 		id := createDoc(t, ts)
 		a := dial(t, ts, id)
@@ -1353,7 +1353,7 @@ func TestDeleteDuringCatchUp(t *testing.T) {
 // A client that pipelines many ops and resubmits some of them before they
 // are committed gets them acknowledged again; nobody is disconnected.
 func TestPipelinedDuplicatesOverSockets(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.RateLimit = -1 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.RateLimit = -1 })
 	const n = 100
 	for round := range 10 {
 		id := createDoc(t, ts)
@@ -1418,10 +1418,11 @@ func TestNoGoroutineLeak(t *testing.T) {
 	func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		srv, err := New(ctx, Config{DataDir: t.TempDir(), Logger: testLogger()})
+		srv, db, err := wireServer(ctx, t.TempDir(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer db.Close() // after srv.Close below
 		ts := httptest.NewServer(srv.Handler())
 		defer ts.Close()
 		id, gone := createDoc(t, ts), createDoc(t, ts)

@@ -47,7 +47,7 @@ func (h *httpStats) snapshot() map[httpKey]int64 {
 
 // GET /metrics -> Prometheus text exposition format (version 0.0.4)
 func (s *Server) metrics(c echo.Context) error {
-	st, openDocs, peers := s.mgr.Stats()
+	st, openDocs, peers := s.sessions.Stats()
 	var b strings.Builder
 	metric := func(name, kind, help string, v int64) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -16,20 +14,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
 
-	"github.com/tandem-editor/tandem/session"
-	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
 )
 
 // Config holds a Server's settings. Zero values take the defaults.
 type Config struct {
-	// DataDir holds the SQLite database, DataDir/tandem.db (default "data").
-	DataDir string
-	// SnapshotEvery: the hub saves a snapshot after this many operations
-	// (default 1000).
-	SnapshotEvery int
-	// MaxDocLen is the longest document in UTF-16 units (default 10 Mi).
-	MaxDocLen int
 	// MaxMessage is the longest client message in bytes (default 1 MiB).
 	MaxMessage int64
 	// RateLimit is the messages per second allowed per socket (default 500;
@@ -49,6 +38,10 @@ type Config struct {
 	WriteWait time.Duration
 	// MaxBody limits an HTTP request body in bytes (default 1 MiB).
 	MaxBody int64
+	// ReadTimeout bounds how long an HTTP request's body may take to
+	// arrive (default 30 s); WriteTimeout, how long its answer may take to
+	// be written (default 60 s). Neither applies to WebSockets.
+	ReadTimeout, WriteTimeout time.Duration
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 	// App serves the browser app for every path outside the API; nil
@@ -58,28 +51,19 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultSnapshotEvery = 1000
-	DefaultMaxDocLen     = 10 << 20
-	DefaultMaxMessage    = 1 << 20
-	DefaultRateLimit     = 500
-	DefaultRateBurst     = 1000
-	DefaultSendBudget    = 16 << 20
-	DefaultPingPeriod    = 10 * time.Second
-	DefaultPongWait      = 25 * time.Second
-	DefaultWriteWait     = 10 * time.Second
-	DefaultMaxBody       = 1 << 20
+	DefaultMaxMessage   = 1 << 20
+	DefaultRateLimit    = 500
+	DefaultRateBurst    = 1000
+	DefaultSendBudget   = 16 << 20
+	DefaultPingPeriod   = 10 * time.Second
+	DefaultPongWait     = 25 * time.Second
+	DefaultWriteWait    = 10 * time.Second
+	DefaultMaxBody      = 1 << 20
+	DefaultReadTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
 )
 
 func (c *Config) setDefaults() {
-	if c.DataDir == "" {
-		c.DataDir = "data"
-	}
-	if c.SnapshotEvery <= 0 {
-		c.SnapshotEvery = DefaultSnapshotEvery
-	}
-	if c.MaxDocLen <= 0 {
-		c.MaxDocLen = DefaultMaxDocLen
-	}
 	if c.MaxMessage <= 0 {
 		c.MaxMessage = DefaultMaxMessage
 	}
@@ -108,6 +92,12 @@ func (c *Config) setDefaults() {
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -117,13 +107,14 @@ func (c *Config) setDefaults() {
 // adapter between melody and the session hubs, /healthz, /metrics and the
 // browser app. Its methods are safe for concurrent use.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	db   *store.DB
-	mgr  *session.Manager
-	ws   *melody.Melody
-	echo *echo.Echo
-	http httpStats
+	cfg      Config
+	log      *slog.Logger
+	docs     Docs
+	health   Health
+	sessions Sessions
+	ws       *melody.Melody
+	echo     *echo.Echo
+	http     httpStats
 
 	mu      sync.Mutex
 	closing bool
@@ -134,28 +125,22 @@ type Server struct {
 	closeErr  error
 }
 
-// New opens the database under cfg.DataDir (creating it on first run) and
-// starts the session manager. Close releases both.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+// New returns a Server over its collaborators, which the caller has
+// opened (main wires them). Close shuts the sessions down; the caller
+// closes the store after it.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("server: data directory: %w", err)
-	}
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "tandem.db"))
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		db:    db,
-		peers: make(map[*peer]struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		docs:     deps.Docs,
+		health:   deps.Health,
+		sessions: deps.Sessions,
+		peers:    make(map[*peer]struct{}),
 	}
-	s.mgr = session.NewManager(db, session.Config{
-		SnapshotEvery: cfg.SnapshotEvery,
-		MaxDocLen:     cfg.MaxDocLen,
-		Logger:        cfg.Logger,
-	})
 	s.ws = s.newMelody()
 	s.echo = s.routes()
 	return s, nil
@@ -167,16 +152,16 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Close shuts the server down, in this order:
 //  1. refuse new WebSocket upgrades;
-//  2. manager.Shutdown: every hub commits what it holds, saves a snapshot
+//  2. Sessions.Shutdown: every hub commits what it holds, saves a snapshot
 //     and closes its peers with 1001 (going away), after the messages
 //     already queued for them;
 //  3. close the sockets that never joined, with 1001;
 //  4. wait for every socket to end (its queue written, then the close
-//     frame), or for ctx to expire;
-//  5. close the database.
+//     frame), or for ctx to expire.
 //
 // The HTTP listener must have stopped accepting first (http.Server.Shutdown,
-// which does not close WebSockets). Later calls return the first result.
+// which does not close WebSockets); the store is closed after Close
+// returns, by whoever opened it. Later calls return the first result.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
 	return s.closeErr
@@ -188,7 +173,7 @@ func (s *Server) close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	var errs []error
-	if err := s.mgr.Shutdown(ctx); err != nil {
+	if err := s.sessions.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
 
@@ -212,9 +197,6 @@ func (s *Server) close(ctx context.Context) error {
 	// timeout get a close frame from it.
 	if err := s.ws.Close(); err != nil && !errors.Is(err, melody.ErrClosed) {
 		errs = append(errs, fmt.Errorf("server: close websockets: %w", err))
-	}
-	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("server: close database: %w", err))
 	}
 	return errors.Join(errs...)
 }

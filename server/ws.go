@@ -202,7 +202,7 @@ func (s *Server) join(p *peer, in *inbound) {
 	// Every connection may edit until share links decide otherwise; the
 	// core checks the rights on every op.
 	rights := session.Rights{Edit: true}
-	conn, err := s.mgr.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev}, rights)
+	conn, err := s.sessions.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev}, rights)
 	var serr *session.Error
 	switch {
 	case err == nil:

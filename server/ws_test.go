@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +14,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 
+	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
 )
 
 func TestWSForeignOrigin(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.AllowedOrigins = []string{"https://editor.example"} })
+	_, ts := newTestServer(t, func(c *testConfig) { c.AllowedOrigins = []string{"https://editor.example"} })
 	id := createDoc(t, ts)
 	dialWith := func(origin string) (*websocket.Conn, *http.Response, error) {
 		h := http.Header{}
@@ -140,7 +142,7 @@ func TestDedup(t *testing.T) {
 }
 
 func TestRefusedOps(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.MaxDocLen = 8 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.Session.MaxDocLen = 8 })
 	tests := []struct {
 		name  string
 		setup string // an op b applies first, against rev 0
@@ -241,7 +243,7 @@ func TestBinaryFrame(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.MaxMessage = 1024 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.MaxMessage = 1024 })
 	id := createDoc(t, ts)
 	op := func(n int) string { return `{"type":"op","rev":0,"seq":1,"op":["` + strings.Repeat("x", n) + `"]}` }
 
@@ -265,7 +267,7 @@ func TestTooLarge(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	_, ts := newTestServer(t, func(c *Config) { c.RateLimit, c.RateBurst = 1, 3 })
+	_, ts := newTestServer(t, func(c *testConfig) { c.RateLimit, c.RateBurst = 1, 3 })
 	id := createDoc(t, ts)
 	a := dial(t, ts, id)
 	a.join("a", nil) // the join is the first of the burst of 3
@@ -286,7 +288,7 @@ func TestRateLimit(t *testing.T) {
 	}
 
 	// A negative limit turns limiting off.
-	_, ts2 := newTestServer(t, func(c *Config) { c.RateLimit, c.RateBurst = -1, 1 })
+	_, ts2 := newTestServer(t, func(c *testConfig) { c.RateLimit, c.RateBurst = -1, 1 })
 	id = createDoc(t, ts2)
 	b := dial(t, ts2, id)
 	b.join("b", nil)
@@ -323,7 +325,7 @@ func TestDeleteWhileConnected(t *testing.T) {
 	}
 	a.expectError(wire.CodeNotFound)
 	a.expectClose(wire.CloseNotFound)
-	waitFor(t, "the hub to stop", func() bool { return srv.mgr.Editors(id) == 0 })
+	waitFor(t, "the hub to stop", func() bool { return srv.sessions.Editors(id) == 0 })
 	// Joining it again is refused the same way.
 	b := dial(t, ts, id)
 	b.sendRaw(`{"type":"join","client":"b"}`)
@@ -405,7 +407,8 @@ func TestCatchUp(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	srv, ts := newTestServer(t, nil)
+	dir := t.TempDir()
+	srv, ts := newTestServerIn(t, dir, nil)
 	id := createDoc(t, ts)
 	a := dial(t, ts, id)
 	a.join("a", nil)
@@ -429,20 +432,20 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("dial after Close: got %v, want 503", err)
 	}
 
-	// The edit is on disk: a new server on the same directory has it.
-	srv2, err := New(context.Background(), Config{DataDir: srv.cfg.DataDir, Logger: testLogger()})
+	// The edit is on disk: a second store on the same file has it.
+	db2, err := store.Open(context.Background(), filepath.Join(dir, "tandem.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv2.Close(context.Background())
-	text, err := srv2.db.TextAt(context.Background(), id, 1)
+	defer db2.Close()
+	text, err := db2.TextAt(context.Background(), id, 1)
 	if err != nil || text != "kept" {
 		t.Fatalf("after restart: got %q, %v, want \"kept\"", text, err)
 	}
 }
 
 func TestSlowPeerClosed(t *testing.T) {
-	srv, ts := newTestServer(t, func(c *Config) {
+	srv, ts := newTestServer(t, func(c *testConfig) {
 		c.SendBudget = 64 << 10
 		// The slow reader must not time out first, even on a busy machine.
 		c.WriteWait, c.PongWait = time.Minute, 5*time.Minute
@@ -482,7 +485,7 @@ func TestSlowPeerClosed(t *testing.T) {
 		}
 		rev = a.submit(rev, seq, op+"]")
 		length = size
-		if st, _, _ := srv.mgr.Stats(); st.SlowPeers > 0 {
+		if st, _, _ := srv.sessions.Stats(); st.SlowPeers > 0 {
 			break
 		}
 	}
@@ -506,12 +509,12 @@ func TestSlowPeerClosed(t *testing.T) {
 }
 
 func TestPongTimeout(t *testing.T) {
-	srv, ts := newTestServer(t, func(c *Config) { c.PingPeriod, c.PongWait = 20*time.Millisecond, 100*time.Millisecond })
+	srv, ts := newTestServer(t, func(c *testConfig) { c.PingPeriod, c.PongWait = 20*time.Millisecond, 100*time.Millisecond })
 	id := createDoc(t, ts)
 	a := dial(t, ts, id)
 	a.c.SetPingHandler(func(string) error { return nil }) // never answers
 	a.join("a", nil)
-	if n := srv.mgr.Editors(id); n != 1 {
+	if n := srv.sessions.Editors(id); n != 1 {
 		t.Fatalf("editors: got %d, want 1", n)
 	}
 	// The server drops the socket: the read fails.
@@ -524,7 +527,7 @@ func TestPongTimeout(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "the peer to leave", func() bool { return srv.mgr.Editors(id) == 0 })
+	waitFor(t, "the peer to leave", func() bool { return srv.sessions.Editors(id) == 0 })
 }
 
 // TestManyClientsConverge: several clients edit at once, each with one op

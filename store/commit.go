@@ -203,6 +203,7 @@ func (db *DB) commitBatch(batch []*appendReq) {
 	c := db.c
 	errs := make([]error, len(batch))
 	defer func() {
+		db.health.note(batch, errs)
 		for i, r := range batch {
 			r.done <- errs[i]
 		}

@@ -24,4 +24,9 @@
 // the committer groups the Appends of different documents that arrive
 // together into one transaction, with a savepoint each so that one
 // refused Append does not affect the others (commit.go).
+//
+// Around the database: LockDir holds a data folder for one process
+// (lock.go); Health commits a probe and reports the committer's last
+// failure (health.go); RawPage reads the log in pages bounded in bytes
+// (page.go).
 package store

@@ -214,37 +214,20 @@ func (db *DB) PruneSnapshots(ctx context.Context, doc string, from, to int) erro
 	return nil
 }
 
-// EntriesPage returns the log entries with from <= Rev <= to, in order,
-// stopping once the entries returned hold maxBytes (counted with
-// oplog.Entry.Size); it returns at least one entry when the range has any.
-// A caller wanting the rest continues from the last Rev + 1.
+// EntriesPage is RawPage with the ops decoded: the entries with from <=
+// Rev <= to, stopping before the entry that would take the page's op JSON
+// over maxBytes (always at least one entry when the range has any). A
+// caller wanting the rest continues from the last Rev + 1.
 func (db *DB) EntriesPage(ctx context.Context, doc string, from, to, maxBytes int) ([]oplog.Entry, error) {
-	from = max(from, 1)
-	var es []oplog.Entry
-	size := 0
-	// Read in slices of rows, so that a page of small entries is one query
-	// and a page of large ones does not read far past its bound.
-	for from <= to && size < maxBytes {
-		last := min(to, from+255)
-		part, err := readEntries(ctx, db.reader, doc, from, last)
-		if err != nil {
-			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
-		}
-		for _, e := range part {
-			if size >= maxBytes {
-				return es, nil
-			}
-			es = append(es, e)
-			size += e.Size()
-		}
-		if len(part) < last-from+1 {
-			break // the log ends here
-		}
-		from = last + 1
+	raw, err := db.RawPage(ctx, doc, from, to, maxBytes)
+	if err != nil {
+		return nil, err
 	}
-	if len(es) == 0 {
-		if _, err := docRev(ctx, db.reader, doc); err != nil {
-			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
+	es := make([]oplog.Entry, len(raw))
+	for i, r := range raw {
+		es[i] = oplog.Entry{Rev: r.Rev, Client: r.Client, Seq: r.Seq, Time: r.Time}
+		if err := json.Unmarshal(r.Op, &es[i].Op); err != nil {
+			return nil, fmt.Errorf("store: entries of doc %s: decode op at rev %d: %w", doc, r.Rev, err)
 		}
 	}
 	return es, nil

@@ -40,6 +40,8 @@ type DB struct {
 	// c queues Appends for the committer goroutine, which runs them in
 	// shared transactions through writer (see commit.go).
 	c *committer
+	// health is how the committer's last batch ended (health.go).
+	health commitHealth
 	// now is the clock for created/updated times; tests replace it.
 	now func() time.Time
 }

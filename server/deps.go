@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
+	"github.com/tandem-editor/tandem/wire"
+)
+
+// The server depends on these small interfaces, not on a concrete store or
+// manager: main wires *store.DB and *session.Manager in, and a second store
+// or a shared bus plugs in there without touching the HTTP edge.
+
+// Docs is what the HTTP API reads and changes: document metadata, the text
+// at a revision and the log in pages. *store.DB implements it. Errors wrap
+// oplog.ErrNotFound for a missing document.
+type Docs interface {
+	CreateDoc(ctx context.Context, title string) (store.Doc, error)
+	GetDoc(ctx context.Context, id string) (store.Doc, error)
+	ListDocs(ctx context.Context) ([]store.Doc, error)
+	RenameDoc(ctx context.Context, id, title string) (store.Doc, error)
+	DeleteDoc(ctx context.Context, id string) error
+	TextAt(ctx context.Context, id string, rev int) (string, error)
+	// RawPage returns the log entries from from to to, stopping before
+	// the ops pass maxBytes (but never empty when the range is not).
+	RawPage(ctx context.Context, doc string, from, to, maxBytes int) ([]store.RawEntry, error)
+}
+
+// Health tells /healthz whether the store can commit; nil means it can.
+// *store.DB implements it.
+type Health interface {
+	Health(ctx context.Context) error
+}
+
+// Sessions is the session manager, as the WebSocket adapter, the API and
+// /metrics use it. *session.Manager implements it.
+type Sessions interface {
+	// Join registers p with the document's hub and hands it the join.
+	Join(doc string, p session.Peer, msg *wire.Message, rights session.Rights) (*session.Conn, error)
+	// Editors counts the peers connected to a document now.
+	Editors(doc string) int
+	// Stats returns the counters for /metrics.
+	Stats() (st session.Stats, openDocs, peers int)
+	// Deleted tells the document's hub, if open, that it is gone.
+	Deleted(doc string)
+	// Shutdown makes every hub commit and close its peers with 1001, and
+	// waits for them.
+	Shutdown(ctx context.Context) error
+}
+
+// Deps are a Server's collaborators. The caller owns them: it closes the
+// store after Server.Close (which shuts Sessions down).
+type Deps struct {
+	Docs     Docs
+	Health   Health
+	Sessions Sessions
+}
+
+func (d Deps) check() error {
+	switch {
+	case d.Docs == nil:
+		return errors.New("server: no Docs")
+	case d.Health == nil:
+		return errors.New("server: no Health")
+	case d.Sessions == nil:
+		return errors.New("server: no Sessions")
+	}
+	return nil
+}
