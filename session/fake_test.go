@@ -22,6 +22,7 @@ type memStore struct {
 	appends    int
 	appendHook func() // called inside Append, before it records anything
 	fetchHook  func() // called inside EntriesPage, before it reads
+	saves      int    // snapshots saved
 }
 
 func newMemStore(docs ...string) *memStore {
@@ -83,6 +84,7 @@ func (s *memStore) SaveSnapshot(_ context.Context, doc string, rev int, text str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.snaps[doc] = [2]any{rev, text}
+	s.saves++
 	return nil
 }
 

@@ -209,3 +209,26 @@ func TestTransformWorkIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// People joining, typing a character and leaving do not write a snapshot
+// each time: a stopping hub saves one only after SnapshotOnStop ops.
+func TestStoppingHubSavesASnapshotOnlyAfterEnoughOps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore("d")
+		m := NewManager(st, Config{SnapshotEvery: 100}) // on stop: after 10
+		defer m.Shutdown(context.Background())
+		for i := range 20 {
+			_, c := joinPeer(t, m, "a")
+			c.Op(opMsg(t, i, i+1, insertAt(i, "a")))
+			synctest.Wait()
+			c.Leave()
+			synctest.Wait()
+			st.mu.Lock()
+			saves := st.saves
+			st.mu.Unlock()
+			if want := (i + 1) / 10; saves != want {
+				t.Fatalf("after %d rounds: %d snapshots saved, want %d", i+1, saves, want)
+			}
+		}
+	})
+}
