@@ -66,6 +66,14 @@ func newTestServer(t *testing.T, mod func(*testConfig)) (*Server, *httptest.Serv
 // newTestServerIn starts a Server on the database in dir behind httptest.
 func newTestServerIn(t *testing.T, dir string, mod func(*testConfig)) (*Server, *httptest.Server) {
 	t.Helper()
+	srv, _, ts := startTestServer(t, dir, mod)
+	return srv, ts
+}
+
+// startTestServer wires a Server on the database in dir, serves it with
+// httptest, and closes all three when the test ends.
+func startTestServer(t *testing.T, dir string, mod func(*testConfig)) (*Server, *store.DB, *httptest.Server) {
+	t.Helper()
 	srv, db, err := wireServer(context.Background(), dir, mod)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -82,7 +90,7 @@ func newTestServerIn(t *testing.T, dir string, mod func(*testConfig)) (*Server, 
 		}
 		ts.Close()
 	})
-	return srv, ts
+	return srv, db, ts
 }
 
 // do sends an HTTP request; hdr holds extra headers as name, value pairs.

@@ -27,22 +27,7 @@ import (
 // tests that write large logs faster than a socket could.
 func newTestServerDB(t *testing.T, mod func(*testConfig)) (*store.DB, *httptest.Server) {
 	t.Helper()
-	srv, db, err := wireServer(context.Background(), t.TempDir(), mod)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-		ts.Close()
-	})
+	_, db, ts := startTestServer(t, t.TempDir(), mod)
 	return db, ts
 }
 
