@@ -9,9 +9,21 @@
 //
 //	go run . -data /tmp/tandem-load -rate -1 &
 //	go run ./cmd/tandem-load -docs 20 -editors 5 -duration 20s
+//
+// Attack mode measures what a hostile client naming old revisions costs
+// the honest editors. -prefill gives every document a long history first
+// (ops pipelined through one connection); -flood-presence has one attacker
+// per document send presence at revision 0; -flood-joins has attackers
+// join from revision 0 (a catch-up of the whole history) and submit an op
+// based on revision 0, which the server refuses as stale (close 4001).
+// Compare the ack latency of the same run with and without the floods:
+//
+//	go run ./cmd/tandem-load -docs 1 -editors 5 -prefill 20000 -pause 50ms
+//	go run ./cmd/tandem-load -docs 1 -editors 5 -prefill 20000 -pause 50ms -flood-presence 2000 -flood-joins 20
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,10 +38,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/tandem-editor/tandem/client"
 	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/wire"
 )
 
 func main() {
@@ -40,15 +56,19 @@ func main() {
 		duration = flag.Duration("duration", 10*time.Second, "how long to type (at most 5m)")
 		pause    = flag.Duration("pause", 0, "pause between an acknowledgement and the next edit (0: closed loop at full speed)")
 		seed     = flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
+		atk      attack
 	)
+	flag.IntVar(&atk.prefill, "prefill", 0, "give each document this many revisions before the run (at most 1,000,000)")
+	flag.Float64Var(&atk.presence, "flood-presence", 0, "per document, one attacker sends this many presence messages/s naming revision 0 (at most 100,000)")
+	flag.Float64Var(&atk.joins, "flood-joins", 0, "per document, this many joins/s from revision 0, each followed by an op based on revision 0 (at most 1,000)")
 	flag.Parse()
-	if err := run(*base, *docs, *editors, *duration, *pause, *seed); err != nil {
+	if err := run(*base, *docs, *editors, *duration, *pause, *seed, atk); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(base string, docs, editors int, duration, pause time.Duration, seed uint64) error {
+func run(base string, docs, editors int, duration, pause time.Duration, seed uint64, atk attack) error {
 	u, err := url.Parse(base)
 	if err != nil {
 		return err
@@ -58,6 +78,9 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 	}
 	if docs < 1 || editors < 1 || docs*editors > 10000 {
 		return errors.New("need 1 <= docs*editors <= 10000")
+	}
+	if err := atk.check(); err != nil {
+		return err
 	}
 	duration = min(duration, 5*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), duration+time.Minute)
@@ -69,6 +92,15 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 		if ids[i], err = createDoc(base, fmt.Sprintf("load %d", i)); err != nil {
 			return err
 		}
+	}
+	if atk.prefill > 0 {
+		t0 := time.Now()
+		for _, id := range ids {
+			if err := prefill(ctx, base, id, atk.prefill); err != nil {
+				return fmt.Errorf("prefill %s: %w", id, err)
+			}
+		}
+		fmt.Printf("prefilled %d documents with %d revisions each in %v\n", docs, atk.prefill, time.Since(t0).Round(time.Millisecond))
 	}
 	var clients [][]*client.Client
 	for _, id := range ids {
@@ -93,6 +125,27 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 	start := time.Now()
 	deadline := start.Add(duration)
 	var wg sync.WaitGroup
+	// The attackers, if any: waited for after the editors, so that the
+	// throughput is counted over the typing alone.
+	var floods floodStats
+	var fwg sync.WaitGroup
+	defer fwg.Wait()
+	for _, id := range ids {
+		if atk.presence > 0 {
+			fwg.Add(1)
+			go func() { // ends at the deadline or when its socket fails
+				defer fwg.Done()
+				floodPresence(base, id, atk.presence, deadline, &floods)
+			}()
+		}
+		if atk.joins > 0 {
+			fwg.Add(1)
+			go func() { // ends at the deadline, once its cycles have ended
+				defer fwg.Done()
+				floodJoins(base, id, atk.joins, deadline, &floods)
+			}()
+		}
+	}
 	for d, cs := range clients {
 		for j, c := range cs {
 			rng := rand.New(rand.NewPCG(seed, uint64(d*editors+j)))
@@ -129,6 +182,7 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	fwg.Wait()
 
 	// Convergence: every editor holds the server's text.
 	diverged := 0
@@ -159,6 +213,14 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 	fmt.Printf("acknowledged edits: %d in %v = %.0f edits/s\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	fmt.Printf("ack latency: p50 %v  p90 %v  p99 %v  max %v\n", pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), latencies[n-1].Round(time.Microsecond))
 	fmt.Printf("failed editors: %d; editors whose text differs from the server's: %d\n", failures, diverged)
+	if atk.presence > 0 {
+		fmt.Printf("presence flood: %d messages naming revision 0 sent, %d error answers, %d attacker sockets ended early\n",
+			floods.presenceSent.Load(), floods.presenceErrors.Load(), floods.presenceEnded.Load())
+	}
+	if atk.joins > 0 {
+		fmt.Printf("join flood: %d joins from revision 0 caught up (%d ops received), %d ops refused stale with close 4001, %d other outcomes, %d ticks skipped (all attackers busy)\n",
+			floods.joined.Load(), floods.catchUpOps.Load(), floods.refused.Load(), floods.otherOutcome.Load(), floods.skipped.Load())
+	}
 	if failures > 0 || diverged > 0 {
 		return errors.New("load run had failures or divergence")
 	}
@@ -220,4 +282,292 @@ func getJSON(u string, v any) error {
 		return fmt.Errorf("GET %s: %s", u, res.Status)
 	}
 	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// attack holds the attack mode's flags; zero values turn it off.
+type attack struct {
+	prefill         int
+	presence, joins float64 // per document, per second
+}
+
+func (a attack) check() error {
+	switch {
+	case a.prefill < 0 || a.prefill > 1_000_000:
+		return errors.New("need 0 <= prefill <= 1000000")
+	case a.presence < 0 || a.presence > 100_000:
+		return errors.New("need 0 <= flood-presence <= 100000")
+	case a.joins < 0 || a.joins > 1000:
+		return errors.New("need 0 <= flood-joins <= 1000")
+	}
+	return nil
+}
+
+// floodStats counts what the attackers did and what they were answered.
+type floodStats struct {
+	presenceSent, presenceErrors, presenceEnded        atomic.Int64
+	joined, catchUpOps, refused, otherOutcome, skipped atomic.Int64
+}
+
+// ioWait bounds every read and write of the raw sockets below: a guard
+// against a hang, never reached by a working server.
+const ioWait = 30 * time.Second
+
+// dialRaw opens a WebSocket to a document, for the prefill and the
+// attackers (which speak the protocol by hand).
+func dialRaw(ctx context.Context, base, doc string) (*websocket.Conn, error) {
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/docs/" + url.PathEscape(doc) + "/ws"
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	return ws, err
+}
+
+func writeMsg(ws *websocket.Conn, m *wire.Message) error {
+	ws.SetWriteDeadline(time.Now().Add(ioWait))
+	return ws.WriteMessage(websocket.TextMessage, wire.Encode(m))
+}
+
+// joinMsg is a join from revision rev (-1: none, a snapshot).
+func joinMsg(clientID string, rev int) *wire.Message {
+	m := &wire.Message{Type: wire.TypeJoin, Client: clientID, Name: "load " + clientID}
+	if rev >= 0 {
+		m.Rev = wire.IntPtr(rev)
+	}
+	return m
+}
+
+// isOp reports whether a raw server message is an op, without decoding
+// it: a catch-up is thousands of them.
+func isOp(b []byte) bool { return bytes.HasPrefix(b, []byte(`{"type":"op"`)) }
+
+// prefill gives a fresh document n revisions: one connection types n
+// characters at the end, one op per revision, with up to 256 ops in
+// flight. Each op is based on the revision its predecessor makes, which is
+// the document's current revision when the server applies it: nobody else
+// writes during the prefill.
+func prefill(ctx context.Context, base, doc string, n int) error {
+	const inFlight = 256
+	ws, err := dialRaw(ctx, base, doc)
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	if err := writeMsg(ws, joinMsg("load-prefill", -1)); err != nil {
+		return err
+	}
+	start := -1 // the revision joined at
+	for reads := 0; start < 0; reads++ {
+		if reads > 1000 {
+			return errors.New("join: no joined after 1000 messages")
+		}
+		ws.SetReadDeadline(time.Now().Add(ioWait))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+		var m wire.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("join: %s: %w", b, err)
+		}
+		switch {
+		case m.Type == wire.TypeJoined && m.Rev != nil:
+			start = *m.Rev
+		case m.Type == wire.TypeError:
+			return fmt.Errorf("join: %s: %s", m.Code, m.Message)
+		}
+	}
+	if start != 0 {
+		return fmt.Errorf("the document is at revision %d, not new", start)
+	}
+	sent, acked := 0, 0
+	for reads := 0; acked < n; reads++ {
+		if reads > 4*n+1000 {
+			return fmt.Errorf("no end after %d messages (%d acks)", reads, acked)
+		}
+		for sent < n && sent-acked < inFlight {
+			sent++
+			var op ot.Op
+			op.Retain(sent - 1).Insert("x")
+			if err := writeMsg(ws, &wire.Message{Type: wire.TypeOp, Seq: wire.IntPtr(sent), Rev: wire.IntPtr(sent - 1), Op: op}); err != nil {
+				return fmt.Errorf("send op %d: %w", sent, err)
+			}
+		}
+		ws.SetReadDeadline(time.Now().Add(ioWait))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("after %d acks: %w", acked, err)
+		}
+		var m wire.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%s: %w", b, err)
+		}
+		switch m.Type {
+		case wire.TypeAck:
+			acked++
+			if m.Seq == nil || *m.Seq != acked || m.Rev == nil || *m.Rev != acked {
+				return fmt.Errorf("got ack %s, want seq and rev %d", b, acked)
+			}
+		case wire.TypeError:
+			return fmt.Errorf("op refused after %d acks: %s: %s", acked, m.Code, m.Message)
+		}
+	}
+	ws.SetWriteDeadline(time.Now().Add(ioWait))
+	ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "prefilled"))
+	return nil
+}
+
+// floodPresence joins doc and sends presence naming revision 0 at rate
+// messages/s until the deadline. A reader discards what the server sends
+// (so that the attacker is never closed as too slow) and counts errors.
+func floodPresence(base, doc string, rate float64, deadline time.Time, st *floodStats) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ws, err := dialRaw(ctx, base, doc)
+	if err != nil {
+		st.presenceEnded.Add(1)
+		return
+	}
+	defer ws.Close()
+	if err := writeMsg(ws, joinMsg(fmt.Sprintf("flood-presence-%d", rand.Uint32()), -1)); err != nil {
+		st.presenceEnded.Add(1)
+		return
+	}
+	readDone := make(chan struct{})
+	go func() { // ends when the socket closes (at the deadline, below)
+		defer close(readDone)
+		for range maxFrames {
+			ws.SetReadDeadline(time.Now().Add(ioWait))
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			if bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+				st.presenceErrors.Add(1)
+			}
+		}
+	}()
+	msg := &wire.Message{Type: wire.TypePresence, Rev: wire.IntPtr(0), Sel: []wire.Range{{0, 0}}}
+	const every = 10 * time.Millisecond
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	owed := 0.0 // messages due and not yet sent
+loop:
+	for time.Now().Before(deadline) {
+		select {
+		case <-readDone:
+			st.presenceEnded.Add(1)
+			break loop
+		case <-tick.C:
+		}
+		for owed += rate * every.Seconds(); owed >= 1; owed-- {
+			if err := writeMsg(ws, msg); err != nil {
+				st.presenceEnded.Add(1)
+				break loop
+			}
+			st.presenceSent.Add(1)
+		}
+	}
+	ws.Close()
+	<-readDone
+}
+
+// floodJoins starts rate join cycles per second on doc until the deadline,
+// at most maxCycles at a time (a tick finding them all busy is skipped),
+// and waits for the cycles to end.
+func floodJoins(base, doc string, rate float64, deadline time.Time, st *floodStats) {
+	const maxCycles = 8
+	busy := make(chan struct{}, maxCycles)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	end := time.NewTimer(time.Until(deadline))
+	defer end.Stop()
+	ticks := int(rate*time.Until(deadline).Seconds()) + 1
+	for n := range ticks {
+		select {
+		case <-tick.C:
+		case <-end.C:
+			return
+		}
+		select {
+		case busy <- struct{}{}:
+		default:
+			st.skipped.Add(1)
+			continue
+		}
+		wg.Add(1)
+		go func() { // ends when the server has closed the socket, or at ioWait
+			defer wg.Done()
+			defer func() { <-busy }()
+			if !joinCycle(base, doc, fmt.Sprintf("flood-join-%d", n), st) {
+				st.otherOutcome.Add(1)
+			}
+		}()
+	}
+}
+
+// maxFrames bounds the messages one join cycle reads: a catch-up of the
+// longest prefill and what the editors type meanwhile.
+const maxFrames = 2_000_000
+
+// joinCycle joins doc from revision 0, reads the whole catch-up, submits
+// an op based on revision 0 and expects error stale then close 4001. It
+// reports whether that is what happened.
+func joinCycle(base, doc, clientID string, st *floodStats) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), ioWait)
+	defer cancel()
+	ws, err := dialRaw(ctx, base, doc)
+	if err != nil {
+		return false
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(ioWait))
+	if err := writeMsg(ws, joinMsg(clientID, 0)); err != nil {
+		return false
+	}
+	for frames := 0; ; frames++ {
+		if frames == maxFrames {
+			return false
+		}
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			return false
+		}
+		if isOp(b) {
+			st.catchUpOps.Add(1)
+			continue
+		}
+		if bytes.HasPrefix(b, []byte(`{"type":"joined"`)) {
+			break
+		}
+		if !bytes.HasPrefix(b, []byte(`{"type":"presence"`)) && !bytes.HasPrefix(b, []byte(`{"type":"leave"`)) {
+			return false
+		}
+	}
+	st.joined.Add(1)
+	if err := writeMsg(ws, &wire.Message{Type: wire.TypeOp, Seq: wire.IntPtr(1), Rev: wire.IntPtr(0), Op: ot.Op{ot.Insert("y")}}); err != nil {
+		return false
+	}
+	stale := false
+	for range maxFrames {
+		_, b, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code == wire.CloseTooSlow && stale {
+				st.refused.Add(1)
+				return true
+			}
+			return false
+		}
+		if err != nil {
+			return false
+		}
+		if bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+			var m wire.Message
+			if json.Unmarshal(b, &m) != nil || m.Code != wire.CodeStale {
+				return false
+			}
+			stale = true
+		}
+	}
+	return false
 }
