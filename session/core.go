@@ -349,8 +349,12 @@ func (c *Core) Join(id PeerID, j JoinRequest) {
 	}
 }
 
+// fetch asks for the next page of m's catch-up: at most CatchUpOps ops
+// and CatchUpBytes, so that encoding a page (on the hub) stays short and
+// the others' ops interleave with a long catch-up.
 func (c *Core) fetch(m *member) {
-	c.rd.Fetches = append(c.rd.Fetches, Fetch{Peer: m.id, From: m.caught + 1, To: c.floor(), MaxBytes: c.cfg.CatchUpBytes})
+	to := min(c.floor(), m.caught+c.cfg.CatchUpOps)
+	c.rd.Fetches = append(c.rd.Fetches, Fetch{Peer: m.id, From: m.caught + 1, To: to, MaxBytes: c.cfg.CatchUpBytes})
 }
 
 // sendWindow sends m the window's ops after rev.
@@ -494,10 +498,22 @@ func (c *Core) Submit(id PeerID, s Submit) {
 	// Transform, counting the component steps: an op that would cost more
 	// than MaxTransform is refused as stale after at most that much work,
 	// and its client transforms it while catching up instead.
+	recs := c.window(base)
+	// What transforming costs at the least (each step walks both ops) is
+	// known before starting: an op sure to exceed the budget is refused
+	// without any work.
+	least := 0
+	for _, r := range recs {
+		least += len(s.Op) + len(r.Op)
+	}
+	if least > c.cfg.MaxTransform {
+		c.fail(m, s.Seq, wire.CodeStale, fmt.Sprintf("op of %d components is %d revisions behind, more than the server transforms for one op: rejoin with revision %d to catch up, then resend", len(s.Op), c.rev-base, base))
+		return
+	}
 	op := s.Op
 	var err error
 	work := 0
-	for _, r := range c.window(base) {
+	for _, r := range recs {
 		if work += len(op) + len(r.Op); work > c.cfg.MaxTransform {
 			c.fail(m, s.Seq, wire.CodeStale, fmt.Sprintf("op of %d components is %d revisions behind, more than the server transforms for one op: rejoin with revision %d to catch up, then resend", len(s.Op), c.rev-base, base))
 			return

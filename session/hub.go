@@ -56,12 +56,16 @@ type hub struct {
 	inbox chan event
 	done  chan struct{} // closed when run returns
 
-	core    *Core // nil until the document is loaded
-	conns   map[PeerID]*Conn
-	wake    *time.Timer
-	tick    chan struct{}
-	saving  atomic.Bool // a snapshot is being written
-	deleted bool        // the document is gone: no snapshot on stop
+	core   *Core // nil until the document is loaded
+	conns  map[PeerID]*Conn
+	wake   *time.Timer
+	tick   chan struct{}
+	saving atomic.Bool // a snapshot is being written
+	// fetching: a catch-up page is being read; fetches wait their turn, so
+	// that joins from far back cannot crowd the store and the CPU.
+	fetching bool
+	fetches  []Fetch
+	deleted  bool // the document is gone: no snapshot on stop
 }
 
 func newHub(m *Manager, doc string) *hub {
@@ -161,6 +165,7 @@ func (h *hub) handle(ev event) bool {
 			h.core.Cursor(ev.conn.id, ev.cursor)
 		}
 	case evFetched:
+		h.fetching = false
 		if h.core != nil {
 			h.core.Fetched(ev.fetch.Peer, ev.fetch.From, ev.entries, ev.err)
 		}
@@ -245,7 +250,11 @@ func (h *hub) advance() bool {
 			h.m.commits.Add(1)
 		}
 		h.deliver(rd)
-		for _, f := range rd.Fetches {
+		h.fetches = append(h.fetches, rd.Fetches...)
+		if !h.fetching && len(h.fetches) > 0 {
+			f := h.fetches[0]
+			h.fetches = h.fetches[1:]
+			h.fetching = true
 			h.startFetch(f)
 		}
 		if rd.Snapshot != nil {

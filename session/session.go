@@ -69,13 +69,14 @@ type Config struct {
 	// see wire.CodeStale.
 	History, HistoryBytes int
 	// MaxTransform bounds the component steps of transforming one op or
-	// cursor to the current revision (default 2 Mi): an op that would cost
-	// more is refused as stale, and its client transforms it while it
-	// catches up.
+	// cursor to the current revision (default 256 Ki, about 16 ms): an op
+	// that would cost more is refused as stale, and its client transforms
+	// it while it catches up.
 	MaxTransform int
-	// CatchUpBytes bounds one page of catch-up read from the store for a
-	// client joining from before the window (default 4 MiB).
-	CatchUpBytes int
+	// CatchUpOps and CatchUpBytes bound one page of catch-up read from the
+	// store for a client joining from before the window (defaults 1000 ops
+	// and 4 MiB); a document reads one page at a time.
+	CatchUpOps, CatchUpBytes int
 	// StoreTimeout bounds each store call of a hub (default 10 s).
 	StoreTimeout time.Duration
 	// Logger (default slog.Default()).
@@ -101,7 +102,10 @@ func (c *Config) setDefaults() {
 		c.HistoryBytes = 8 << 20
 	}
 	if c.MaxTransform <= 0 {
-		c.MaxTransform = 2 << 20
+		c.MaxTransform = 256 << 10
+	}
+	if c.CatchUpOps <= 0 {
+		c.CatchUpOps = 1000
 	}
 	if c.CatchUpBytes <= 0 {
 		c.CatchUpBytes = 4 << 20
