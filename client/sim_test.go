@@ -43,9 +43,9 @@ type simServer struct {
 	conns map[session.PeerID]*simClient
 	next  session.PeerID
 	now   time.Time
-	// small: the core's window is a few ops, so that catch-ups are fetched
-	// and ops are refused as stale (close 4001), which the clients must
-	// survive; other refusals still fail the test.
+	// small: the core's window is configured (a few ops), so that
+	// catch-ups are fetched and ops are refused as stale (close 4001),
+	// which the clients must survive; other refusals still fail the test.
 	small bool
 	// stale and fetches count refusals as stale and log pages fetched.
 	stale, fetches int
@@ -59,15 +59,15 @@ func newSimNet(t testing.TB, text string, ids ...string) *simNet {
 	return newSimNetWith(t, session.Config{}, text, ids...)
 }
 
-// newSimNetWith is newSimNet with a core configured by cfg; a window of
-// fewer than 64 ops lets the core refuse ops as stale.
+// newSimNetWith is newSimNet with a core configured by cfg; setting
+// cfg.History lets the core refuse ops as stale.
 func newSimNetWith(t testing.TB, cfg session.Config, text string, ids ...string) *simNet {
 	core, err := session.NewCore(cfg, 0, text, nil, nil)
 	if err != nil {
 		t.Fatalf("new core: %v", err)
 	}
 	n := &simNet{t: t, srv: &simServer{t: t, core: core, text: text,
-		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0), small: cfg.History > 0 && cfg.History < 64}}
+		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0), small: cfg.History > 0}}
 	for _, id := range ids {
 		n.clients = append(n.clients, &simClient{m: NewMachine(id, id, "#123")})
 	}
@@ -334,7 +334,7 @@ func toWire(sel []ot.Range) []wire.Range {
 func page(es []oplog.Entry, maxBytes int) []oplog.Entry {
 	n := 0
 	for i, e := range es {
-		if n >= maxBytes {
+		if i > 0 && n+e.Size() > maxBytes {
 			return es[:i]
 		}
 		n += e.Size()

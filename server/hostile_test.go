@@ -1237,10 +1237,13 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	}
 	b.expectClose(wire.CloseTooSlow)
 	// b rejoins; its presence at revision 1 is ignored, the next one at
-	// the current revision is relayed.
+	// the current revision is relayed. The pause is longer than the relay
+	// interval (50 ms), so that a relay of the first, were it taken, would
+	// come before the second rather than be replaced by it.
 	b2 := dial(t, ts, id)
 	b2.join("b", wire.IntPtr(n))
 	b2.sendRaw(`{"type":"presence","rev":1,"sel":[[1,0]]}`)
+	time.Sleep(200 * time.Millisecond)
 	b2.sendRaw(`{"type":"presence","rev":` + strconv.Itoa(n) + `,"sel":[[2,2]]}`)
 	for range 1000 {
 		p, err := a3.read()

@@ -178,17 +178,13 @@ func NewCore(cfg Config, snapRev int, text string, entries []oplog.Entry, seqs m
 	if c.seqs == nil {
 		c.seqs = make(map[string]int)
 	}
-	rev := snapRev
+	rev, err := oplog.Replay(doc, snapRev, entries)
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range entries {
-		next, err := oplog.Replay(doc, rev, []oplog.Entry{e})
-		if err != nil {
-			return nil, err
-		}
-		rev = next
 		c.remember(e)
-		if e.Seq > c.seqs[e.Client] {
-			c.seqs[e.Client] = e.Seq
-		}
+		c.seqs[e.Client] = max(c.seqs[e.Client], e.Seq)
 	}
 	c.rev = rev
 	return c, nil
@@ -199,9 +195,6 @@ func (c *Core) Rev() int { return c.rev }
 
 // Text returns the current text.
 func (c *Core) Text() string { return c.text.String() }
-
-// Peers returns how many peers are joined or joining.
-func (c *Core) Peers() int { return len(c.members) }
 
 // floor is the oldest revision the window can transform from: the ops
 // after it are all in memory.

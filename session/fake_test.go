@@ -108,7 +108,7 @@ func (s *memStore) EntriesPage(ctx context.Context, doc string, from, to, maxByt
 	es, err := s.Entries(ctx, doc, from, to)
 	n := 0
 	for i, e := range es {
-		if n >= maxBytes {
+		if i > 0 && n+e.Size() > maxBytes {
 			return es[:i], err
 		}
 		n += e.Size()

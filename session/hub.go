@@ -213,6 +213,7 @@ func (h *hub) load() error {
 	if err != nil {
 		return err
 	}
+	core.Tick(h.m.cfg.Now()) // the batch that opened it was ticked before it existed
 	h.core = core
 	return nil
 }

@@ -35,8 +35,9 @@ type Store interface {
 	Snapshot(ctx context.Context, doc string) (rev int, text string, err error)
 	// Entries returns the log entries with from <= Rev <= to, in order.
 	Entries(ctx context.Context, doc string, from, to int) ([]oplog.Entry, error)
-	// EntriesPage is Entries stopped once the entries returned hold
-	// maxBytes (oplog.Entry.Size); it returns at least one entry if any.
+	// EntriesPage is Entries stopped before the entry that would take the
+	// page's ops over maxBytes of JSON; it returns at least one entry if
+	// the range has any.
 	EntriesPage(ctx context.Context, doc string, from, to, maxBytes int) ([]oplog.Entry, error)
 	// Append adds entries (consecutive revisions, following the current
 	// one) in one transaction and moves the document's revision and

@@ -114,8 +114,7 @@ func TestBeforeTheWindowIsStale(t *testing.T) {
 		a, ca := joinPeer(t, m, "a")
 		ca.Op(opMsg(t, 0, 1, `["a"]`))
 		synctest.Wait()
-		typeAhead(t, m, 0)
-		_, cw := joinPeer(t, m, "w2")
+		_, cw := joinPeer(t, m, "w")
 		for i := 1; i < 20; i++ {
 			cw.Op(opMsg(t, i, i, insertAt(i, "w")))
 		}

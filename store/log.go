@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tandem-editor/tandem/oplog"
 )
@@ -92,19 +92,10 @@ func (db *DB) Append(ctx context.Context, doc string, entries []oplog.Entry) err
 	}
 }
 
-// Entries returns the log entries with from <= Rev <= to, in order.
+// Entries returns the log entries with from <= Rev <= to, in order: one
+// page without a byte bound.
 func (db *DB) Entries(ctx context.Context, doc string, from, to int) ([]oplog.Entry, error) {
-	es, err := readEntries(ctx, db.reader, doc, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
-	}
-	if len(es) == 0 {
-		// Tell an empty range of a document from a missing document.
-		if _, err := docRev(ctx, db.reader, doc); err != nil {
-			return nil, fmt.Errorf("store: entries of doc %s from %d to %d: %w", doc, from, to, err)
-		}
-	}
-	return es, nil
+	return db.EntriesPage(ctx, doc, from, to, math.MaxInt)
 }
 
 func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]oplog.Entry, error) {
@@ -138,38 +129,6 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 		es = append(es, e)
 	}
 	return es, rows.Err()
-}
-
-// MaxSeq returns the highest seq applied for (doc, client), 0 if none.
-func (db *DB) MaxSeq(ctx context.Context, doc, client string) (int, error) {
-	var seq sql.NullInt64
-	// Answered from the (doc, client, seq) unique index alone.
-	err := db.reader.QueryRowContext(ctx, `SELECT max(seq) FROM ops WHERE doc = ? AND client = ?`, doc, client).Scan(&seq)
-	if err != nil {
-		return 0, fmt.Errorf("store: max seq of doc %s client %s: %w", doc, client, err)
-	}
-	if !seq.Valid {
-		if _, err := docRev(ctx, db.reader, doc); err != nil {
-			return 0, fmt.Errorf("store: max seq of doc %s client %s: %w", doc, client, err)
-		}
-		return 0, nil
-	}
-	return int(seq.Int64), nil
-}
-
-// RevOf returns the revision (doc, client, seq) was applied as; an error
-// wrapping oplog.ErrNotFound if it was not.
-func (db *DB) RevOf(ctx context.Context, doc, client string, seq int) (int, error) {
-	var rev int
-	err := db.reader.QueryRowContext(ctx, `SELECT rev FROM ops WHERE doc = ? AND client = ? AND seq = ?`,
-		doc, client, seq).Scan(&rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, oplog.ErrNotFound)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: rev of doc %s client %s seq %d: %w", doc, client, seq, err)
-	}
-	return rev, nil
 }
 
 // Seqs returns the highest seq applied per client of the document, read in
