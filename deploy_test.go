@@ -161,3 +161,15 @@ func TestListensOnLoopbackByDefault(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestLegacyProtocolOnlyOnLoopback(t *testing.T) {
+	m := NewMain()
+	if err := m.ParseFlags([]string{"-addr", "0.0.0.0:0", "-data", t.TempDir(), "-legacy-protocol"}, func(string) string { return "" }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	m.logger = quietLogger()
+	if err := m.Run(context.Background()); err == nil {
+		m.Close()
+		t.Fatal("-legacy-protocol started on every interface")
+	}
+}

@@ -183,6 +183,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.IntVar(&c.HTTPBurst, "http-burst", c.HTTPBurst, "burst of HTTP requests allowed per client address")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "a WebSocket that has not joined within this is closed")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&c.Legacy, "legacy-protocol", false, "INSECURE, for the shared benchmark harness on loopback: document ids open documents for editing and joins may name their client id")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
 	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
 	fs.IntVar(&m.Session.MaxDocLen, "max-doc", m.Session.MaxDocLen, "longest document, in UTF-16 code units")
@@ -389,6 +390,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	if m.Config.Legacy {
+		if !m.loopback() {
+			return fmt.Errorf("-legacy-protocol lets anyone who learns an id edit its document: it is refused on %s (loopback only)", m.Addr)
+		}
+		m.logger.Warn("-legacy-protocol: document ids open documents and clients name their own ids; for benchmarks only")
 	}
 	if tlsCfg != nil {
 		m.ln = tls.NewListener(m.ln, tlsCfg)

@@ -361,3 +361,30 @@ func TestLimitsPerAddress(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	fresh.submit(0, 1, `["ok"]`)
 }
+
+// Legacy mode speaks the original sketch for the benchmark harness: the id
+// opens the document for editing and a join's client id is kept as given.
+// Without it, neither works.
+func TestLegacyProtocol(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		_, ts := newTestServer(t, func(c *testConfig) { c.Legacy = legacy })
+		k := createDocLinks(t, ts)
+		code, _ := do(t, "GET", ts.URL+"/api/docs/"+k.ID, "")
+		if (code == http.StatusOK) != legacy {
+			t.Fatalf("legacy %v: GET by id: %d", legacy, code)
+		}
+		c := dial(t, ts, k.Edit)
+		c.sendRaw(`{"type":"join","client":"bench-1","name":"b"}`)
+		if !legacy {
+			c.expectError(wire.CodeBadClient)
+			continue
+		}
+		c.next(wire.TypeSnapshot)
+		if j := c.next(wire.TypeJoined); j.Client != "bench-1" || j.Secret != "" {
+			t.Fatalf("legacy join: %+v", j)
+		}
+		if rev := c.submit(0, 1, `["x"]`); rev != 1 {
+			t.Fatalf("legacy op acked at %d", rev)
+		}
+	}
+}
