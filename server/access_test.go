@@ -184,7 +184,7 @@ func TestHostAndOrigin(t *testing.T) {
 		{"[::1]:" + port, "", 200},
 		{"edit.example.com", "https://edit.example.com", 200},
 		{"EDIT.example.com:443", "", 200},
-		{"attacker.example:" + port, "", 403},                              // DNS rebinding
+		{"attacker.example:" + port, "", 403},                                // DNS rebinding
 		{"attacker.example:" + port, "http://attacker.example:" + port, 403}, // the page itself
 		{"192.168.1.5:" + port, "", 403},
 		{"localhost:" + port, "http://attacker.example:" + port, 403},
