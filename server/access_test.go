@@ -388,3 +388,30 @@ func TestLegacyProtocol(t *testing.T) {
 		}
 	}
 }
+
+func TestAddressTableIsBounded(t *testing.T) {
+	cfg := Config{MaxSocketsPerAddr: 2, CreatePerMinute: 1, HTTPRate: 1, HTTPBurst: 1}
+	l := newAddrLimits(&cfg)
+	// Addresses that spent a token are kept; past the bound, new ones share
+	// the overflow entry, whose limits still hold.
+	for i := range maxAddrs {
+		if ok, _ := l.allow(fmt.Sprintf("a%d", i), false); !ok {
+			t.Fatalf("address %d refused its first request", i)
+		}
+	}
+	if ok, _ := l.allow("late-1", false); !ok {
+		t.Fatal("the first address past the bound was refused")
+	}
+	if ok, _ := l.allow("late-2", false); ok {
+		t.Fatal("a second address past the bound got a fresh bucket")
+	}
+	if n := len(l.addrs); n > maxAddrs+1 {
+		t.Fatalf("%d entries", n)
+	}
+	if got := limitKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); got != "2001:db8:1:2::/64" {
+		t.Fatalf("IPv6 key %q", got)
+	}
+	if got := limitKey(netip.MustParseAddr("192.0.2.7")); got != "192.0.2.7" {
+		t.Fatalf("IPv4 key %q", got)
+	}
+}
