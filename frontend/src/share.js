@@ -36,8 +36,7 @@ export function shareDialog({ reissue }) {
     h('div', { className: 'share-head' }, h('h2', { id: 'share-title' }, 'Share this document'), closeButton),
     lead,
     body,
-    status,
-    h('div', { className: 'share-foot' }, h('button', { className: 'btn', type: 'button', onclick: () => el.close() }, 'Done')),
+    h('div', { className: 'share-foot' }, status, h('button', { className: 'btn', type: 'button', onclick: () => el.close() }, 'Done')),
   );
   closeButton.addEventListener('click', () => el.close());
   // A click on the backdrop (outside the dialog's box) closes it too.
@@ -89,7 +88,18 @@ export function shareDialog({ reissue }) {
     copy.addEventListener('click', () => copyLink(input, copy));
     const confirm = h('div', { className: 'share-confirm', hidden: true, role: 'group', 'aria-label': `Reissue the ${which} link?` });
     const reissueButton = mayReissue
-      ? h('button', { className: 'btn subtle', type: 'button', 'data-testid': `reissue-${which}`, 'aria-expanded': 'false' }, 'Reissue…')
+      ? h(
+          'button',
+          {
+            className: 'btn small subtle',
+            type: 'button',
+            'data-testid': `reissue-${which}`,
+            'aria-expanded': 'false',
+            'aria-label': `Reissue the ${which} link…`,
+            title: `Make a new ${which} link; the current one stops working`,
+          },
+          'Reissue…',
+        )
       : null;
     reissueButton?.addEventListener('click', () => {
       const open = confirm.hidden;
@@ -111,9 +121,13 @@ export function shareDialog({ reissue }) {
     return h(
       'section',
       { className: 'share-link', 'data-testid': `share-${which}` },
-      h('label', { className: 'share-link-title', for: inputId }, info.title),
-      h('p', { className: 'share-note' }, info.note),
-      h('div', { className: 'share-row' }, input, copy, reissueButton),
+      h(
+        'div',
+        { className: 'share-link-head' },
+        h('div', {}, h('label', { className: 'share-link-title', for: inputId }, info.title), h('p', { className: 'share-note' }, info.note)),
+        reissueButton,
+      ),
+      h('div', { className: 'share-row' }, input, copy),
       confirm,
     );
   }
@@ -167,7 +181,9 @@ export function shareDialog({ reissue }) {
       render();
       opener = from ?? document.activeElement;
       if (!el.open) el.showModal();
-      el.querySelector('.share-url')?.focus();
+      // The first Copy button: the likeliest next step, and focusing it
+      // leaves the addresses showing from their start.
+      el.querySelector('.share-row .btn')?.focus();
     },
     // update renders new links or a new role if the dialog is open.
     update(links, role) {
