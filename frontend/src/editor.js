@@ -144,7 +144,7 @@ export function renderEditor(root, initialKey) {
     h(
       'header',
       { className: 'topbar' },
-      h('a', { className: 'brand', href: '/', title: 'All documents' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), h('span', { className: 'brand-text' }, 'Tandem')),
+      h('a', { className: 'brand', href: '/', title: 'Your documents' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), h('span', { className: 'brand-text' }, 'Tandem')),
       titleInput,
       viewBadge,
       status,
@@ -358,7 +358,7 @@ export function renderEditor(root, initialKey) {
     try {
       sock = new WebSocket(socketURL(docKey));
     } catch (err) {
-      giveUp(`The connection could not be opened: ${err.message}.`);
+      giveUp({ label: 'Disconnected', text: `The connection could not be opened: ${err.message}.` });
       return;
     }
     ws = sock;
@@ -461,6 +461,7 @@ export function renderEditor(root, initialKey) {
         notice = null;
         if (client.view) setViewOnly(true);
         unlock();
+        loadDoc();
         const peers = (msg.peers ?? [])
           .filter((p) => p.client !== client.id)
           .map((p) => ({
@@ -664,22 +665,38 @@ export function renderEditor(root, initialKey) {
 
   // --- the document: title, role, links ---
   let savedTitle = '';
-  getDoc(docKey).then(
-    (doc) => {
-      role = doc.role ?? 'edit';
-      links = doc.links ?? {};
-      recordDoc({ key: docKey, id: doc.id, title: doc.title ?? '', role });
-      showTitle(doc.title ?? '');
-      if (role === 'view') setViewOnly(true);
-      titleInput.disabled = viewOnly;
-      shareButton.disabled = false;
-    },
-    (err) => {
-      const n = httpNotice(err, { viewOnly });
-      if (err.status === 404) giveUp(n);
-      else banner.show(n ? n.text : `Could not load the document’s details: ${err.message}.`);
-    },
-  );
+  // loadDoc asks for the role and the links; it runs again after a join
+  // until it has them (the first try may fail while the server is away).
+  let loadingDoc = false;
+  function loadDoc() {
+    if (role !== null || loadingDoc || gaveUp) return;
+    loadingDoc = true;
+    getDoc(docKey).then(docLoaded, docFailed).finally(() => {
+      loadingDoc = false;
+    });
+  }
+  let docProblem = null; // the banner's text while the details are missing
+  function docLoaded(doc) {
+    role = doc.role ?? 'edit';
+    links = doc.links ?? {};
+    recordDoc({ key: docKey, id: doc.id, title: doc.title ?? '', role });
+    showTitle(doc.title ?? '');
+    if (role === 'view') setViewOnly(true);
+    titleInput.disabled = viewOnly;
+    shareButton.disabled = false;
+    if (docProblem !== null && banner.el.textContent.startsWith(docProblem)) banner.hide();
+    docProblem = null;
+  }
+  function docFailed(err) {
+    const n = httpNotice(err, { viewOnly });
+    if (err.status === 404) {
+      giveUp(n);
+      return;
+    }
+    docProblem = n ? n.text : `Could not load the document’s details: ${err.message}.`;
+    banner.show(docProblem);
+  }
+  loadDoc();
   // A rename by someone else is not pushed over the socket: look now and
   // then.
   function showTitle(title) {
