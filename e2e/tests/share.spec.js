@@ -59,6 +59,7 @@ test('a viewer follows live, cannot change the text, and is cut off when the vie
   await expect(v.page.locator(`[data-testid="person"][data-client="${a.id}"]`)).not.toHaveAttribute('data-view', 'true');
 
   // Ada's edits reach the viewer as she types.
+  await a.caretAtEnd();
   await a.page.keyboard.type(' Live!');
   await expect.poll(() => v.text()).toBe('Hello, readers. Live!');
   await expect.poll(() => v.shown()).toBe('Hello, readers. Live!');
@@ -73,6 +74,8 @@ test('a viewer follows live, cannot change the text, and is cut off when the vie
   expect(await v.text()).toBe('Hello, readers. Live!');
   expect(await v.shown()).toBe('Hello, readers. Live!');
   expect((await server.doc(key)).text).toBe('Hello, readers. Live!');
+  // The viewer's caret is shown to the others.
+  await expect(a.page.locator(`.cm-remote-caret[data-client="${v.id}"]`)).toHaveCount(1);
   await v.page.screenshot({ path: testInfo.outputPath('view-only.png') });
 
   // An op forced through the page's own socket is refused: the server

@@ -809,7 +809,7 @@ export function renderEditor(root, initialKey) {
     const old = docKey;
     docKey = key;
     replaceKey(old, key);
-    history.replaceState(history.state, '', `/d/${encodeURIComponent(key)}${location.search}${location.hash}`);
+    window.history.replaceState(window.history.state, '', `/d/${encodeURIComponent(key)}${location.search}${location.hash}`);
     if (gaveUp) return;
     dropSocket();
     connect();
