@@ -111,6 +111,8 @@ test('a viewer follows live, cannot change the text, and is cut off when the vie
   await expect(dialog.getByRole('status')).toContainText('The old one no longer works');
   await expect(v.page.getByTestId('error-banner')).toContainText('This link was revoked. Ask the owner for a new one.');
   await expect(v.status).toContainText('Link revoked');
+  await expect(v.page.getByTestId('share')).toBeDisabled();
+  await v.page.screenshot({ path: testInfo.outputPath('link-revoked.png') });
   await expect(a.page.locator('[data-testid="person"][data-view="true"]')).toHaveCount(0);
   await expect(server.doc(viewKey(doc))).rejects.toThrow(/404/);
   // The edit link did not change, and Ada is still connected.

@@ -588,6 +588,10 @@ export function renderEditor(root, initialKey) {
   function giveUp(stop) {
     gaveUp = true;
     notice = stop;
+    if (stop.gone) {
+      share.close();
+      shareButton.disabled = true;
+    }
     clearTimeout(retryTimer);
     dropSocket();
     lock();
@@ -683,7 +687,7 @@ export function renderEditor(root, initialKey) {
     showTitle(doc.title ?? '');
     if (role === 'view') setViewOnly(true);
     titleInput.disabled = viewOnly;
-    shareButton.disabled = false;
+    shareButton.disabled = gaveUp && notice?.gone === true;
     if (docProblem !== null && banner.el.textContent.startsWith(docProblem)) banner.hide();
     docProblem = null;
   }

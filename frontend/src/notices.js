@@ -5,17 +5,20 @@
 // than the close code: 4003 is both "forbidden" and "link_revoked") or else
 // from the close code.
 //
-// A notice is {label, text}: label is short, for the status pill; text is a
-// sentence for the banner and the status's tooltip.
+// A notice is {label, text, gone?}: label is short, for the status pill;
+// text is a sentence for the banner and the status's tooltip; gone is true
+// when the link no longer leads to the document (nothing left to share).
 
 const byError = {
   link_revoked: {
     label: 'Link revoked',
     text: 'This link was revoked. Ask the owner for a new one.',
+    gone: true,
   },
   not_found: {
     label: 'Not found',
     text: 'This document does not exist: it was deleted, or the link is wrong.',
+    gone: true,
   },
   too_many_connections: {
     label: 'Too many connections',

@@ -11,6 +11,8 @@ import { closeNotice, httpNotice, stopNotice } from '../src/notices.js';
 describe('notices', () => {
   it('tells a revoked link from a forbidden change, both close 4003', () => {
     assert.equal(closeNotice(4003, 'link_revoked').text, 'This link was revoked. Ask the owner for a new one.');
+    assert.equal(closeNotice(4003, 'link_revoked').gone, true);
+    assert.equal(closeNotice(4003, 'forbidden').gone, undefined);
     assert.match(closeNotice(4003, 'forbidden', { viewOnly: true }).text, /view the document, not change it/);
     assert.match(closeNotice(4003, 'forbidden').text, /not allowed/);
     assert.match(closeNotice(4003, null, { viewOnly: true }).label, /View only/);
