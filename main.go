@@ -183,6 +183,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.IntVar(&c.HTTPBurst, "http-burst", c.HTTPBurst, "burst of HTTP requests allowed per client address")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "a WebSocket that has not joined within this is closed")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&c.Legacy, "legacy-protocol", false, "INSECURE, for the shared benchmark harness on loopback: document ids open documents for editing and joins may name their client id")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
 	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
 	fs.IntVar(&m.Session.MaxDocLen, "max-doc", m.Session.MaxDocLen, "longest document, in UTF-16 code units")
@@ -390,6 +391,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
+	if m.Config.Legacy {
+		if !m.loopback() {
+			return fmt.Errorf("-legacy-protocol lets anyone who learns an id edit its document: it is refused on %s (loopback only)", m.Addr)
+		}
+		m.logger.Warn("-legacy-protocol: document ids open documents and clients name their own ids; for benchmarks only")
+	}
 	if tlsCfg != nil {
 		m.ln = tls.NewListener(m.ln, tlsCfg)
 	}
@@ -419,7 +426,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.errc <- err
 		}
 	}(m.http, m.ln)
-	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", m.DataDir, "open", m.URL())
+	m.logger.Info("tandem serving: open "+m.URL()+"/ in a browser", "addr", m.ln.Addr().String(), "data", m.DataDir)
 	if m.Config.PublicURL == "" && !m.loopback() {
 		m.logger.Warn("listening beyond this machine without -public-url: only loopback Host names are served; set -public-url to the address people open")
 	}

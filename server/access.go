@@ -64,6 +64,11 @@ func (s *Server) resolve(ctx context.Context, r *http.Request, key string) (acce
 		}
 		return access{doc: d, role: roleAdmin, key: key}, nil
 	}
+	if s.cfg.Legacy {
+		if d, err := s.docs.GetDoc(ctx, key); err == nil {
+			return access{doc: d, role: roleEdit, key: key}, nil
+		}
+	}
 	d, err := s.docs.DocByToken(ctx, key)
 	if err != nil {
 		return access{}, err

@@ -131,7 +131,8 @@ func remoteIP(r *http.Request) (netip.Addr, bool) {
 	return ap.Addr().Unmap(), true
 }
 
-// clientAddr is the address limits count against: the connection's, or,
+// clientAddr is the address limits count against (an IPv6 address as its
+// /64): the connection's, or,
 // behind trusted proxies, the last address in X-Forwarded-For that is not
 // one of them (the proxies append; earlier entries can be forged by the
 // client).
@@ -141,7 +142,7 @@ func (s *Server) clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	if !s.trusted(ip) {
-		return ip.String()
+		return limitKey(ip)
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -151,11 +152,11 @@ func (s *Server) clientAddr(r *http.Request) string {
 		}
 		h = h.Unmap()
 		if !s.trusted(h) {
-			return h.String()
+			return limitKey(h)
 		}
 		ip = h
 	}
-	return ip.String()
+	return limitKey(ip)
 }
 
 // Limits per client address. Each address has an HTTP request bucket, a
@@ -180,7 +181,15 @@ type addrState struct {
 	seen         time.Time
 }
 
-const limitIdle = 10 * time.Minute
+const (
+	limitIdle = 10 * time.Minute
+	// maxAddrs bounds the table. Past it, entries indistinguishable from
+	// fresh ones (no socket, full buckets) are dropped first; if none is,
+	// new addresses share one overflow entry, so the limits still hold,
+	// together, and memory stays bounded.
+	maxAddrs = 100_000
+	overflow = "overflow"
+)
 
 func newAddrLimits(cfg *Config) *addrLimits {
 	l := &addrLimits{addrs: make(map[string]*addrState), sockets: cfg.MaxSocketsPerAddr,
@@ -205,12 +214,33 @@ func (l *addrLimits) get(addr string, now time.Time) *addrState {
 		}
 	}
 	st := l.addrs[addr]
+	if st == nil && len(l.addrs) >= maxAddrs {
+		for a, st := range l.addrs {
+			if st.sockets == 0 && st.http.TokensAt(now) >= float64(st.http.Burst()) &&
+				st.create.TokensAt(now) >= float64(st.create.Burst()) {
+				delete(l.addrs, a)
+			}
+		}
+		if len(l.addrs) >= maxAddrs {
+			addr = overflow
+			st = l.addrs[addr]
+		}
+	}
 	if st == nil {
 		st = &addrState{http: rate.NewLimiter(l.httpRate, l.httpBurst), create: rate.NewLimiter(l.createRate, l.createMax)}
 		l.addrs[addr] = st
 	}
 	st.seen = now
 	return st
+}
+
+// limitKey is what an address is counted as: itself for IPv4, its /64 for
+// IPv6 (one subscriber usually holds a whole /64).
+func limitKey(ip netip.Addr) string {
+	if ip.Is6() && !ip.Is4In6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return ip.String()
 }
 
 // allow takes a token from addr's HTTP (create false) or creation bucket;

@@ -104,6 +104,25 @@ func startTestServer(t *testing.T, dir string, mod func(*testConfig)) (*Server, 
 // do sends an HTTP request; hdr holds extra headers as name, value pairs.
 func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	t.Helper()
+	code, b, _ := doReq(t, method, url, body, nil, hdr...)
+	return code, b
+}
+
+// doWith is do with a hook that adjusts the request (its Host, say).
+func doWith(t *testing.T, method, url, body string, mod func(*http.Request), hdr ...string) (int, []byte) {
+	t.Helper()
+	code, b, _ := doReq(t, method, url, body, mod, hdr...)
+	return code, b
+}
+
+// doFull is do that also returns the answer's headers.
+func doFull(t *testing.T, method, url, body string, hdr ...string) (int, []byte, http.Header) {
+	t.Helper()
+	return doReq(t, method, url, body, nil, hdr...)
+}
+
+func doReq(t *testing.T, method, url, body string, mod func(*http.Request), hdr ...string) (int, []byte, http.Header) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -115,6 +134,9 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	if mod != nil {
+		mod(req)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -124,7 +146,7 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, url, err)
 	}
-	return res.StatusCode, b
+	return res.StatusCode, b, res.Header
 }
 
 const jsonCT = "application/json"

@@ -716,8 +716,8 @@ var (
 		"\u0000", "😀", strings.Repeat("t", 300)}
 	badSecrets = []string{" ", "short", strings.Repeat("a", 21), strings.Repeat("a", 65), strings.Repeat("é", 22),
 		strings.Repeat("a", 21) + ".", strings.Repeat("a", 21) + "\u0000", "<script>" + strings.Repeat("a", 20), strings.Repeat("😀", 11)}
-	badColors  = []string{"red", "#12", "#1234", "#12345g", "#", " #123", "#123 ", "#1234567", "#ggg", "888"}
-	badNames   = []string{strings.Repeat("n", 65), strings.Repeat("😀", 33), strings.Repeat("é", 65),
+	badColors = []string{"red", "#12", "#1234", "#12345g", "#", " #123", "#123 ", "#1234567", "#ggg", "888"}
+	badNames  = []string{strings.Repeat("n", 65), strings.Repeat("😀", 33), strings.Repeat("é", 65),
 		strings.Repeat("\u2028", 65)}
 	goodNames = []string{"", "Ada", strings.Repeat("n", 64), strings.Repeat("😀", 32),
 		strings.Repeat("\u0007", 100) + "bell", "tab\tand\nnewline\u0085" + strings.Repeat("x", 40), "<b>bold</b>"}

@@ -80,6 +80,13 @@ type Config struct {
 	// JoinTimeout closes a socket that has not joined in time (default
 	// 10 s).
 	JoinTimeout time.Duration
+	// Legacy accepts the original protocol sketch, which the shared
+	// comparison harness speaks: a document's id opens it for editing
+	// without a token, and a join may name its client id, which is taken as
+	// given (no secret). Anyone who learns an id can then edit that
+	// document or act as that client: for benchmarks on loopback only
+	// (main refuses it on any other address).
+	Legacy bool
 	// IdentityKey derives clients' public ids from their secrets; it must
 	// outlive restarts (main keeps it in the store). Nil: a random key for
 	// this process.

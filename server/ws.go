@@ -252,21 +252,28 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.refuse(p, wire.CodeNotFound, "no such document, or the link was revoked", nil)
 		return
 	}
-	if in.Client != "" {
+	msg := &wire.Message{Type: wire.TypeJoin, Name: in.Name, Color: in.Color, Rev: in.Rev}
+	switch {
+	case in.Client != "" && s.cfg.Legacy && in.Secret == "":
+		// The sketch's join: the id as given (session.ParseJoin checks
+		// its form), no secret.
+		msg.Client = in.Client
+	case in.Client != "":
 		s.refuse(p, wire.CodeBadClient, "the server issues client ids: send no client, and the secret from joined when rejoining", nil)
 		return
-	}
-	secret := in.Secret
-	if secret == "" {
-		secret = newSecret()
-	} else if !wire.ValidSecret(secret) {
+	case in.Secret == "":
+		msg.Secret = newSecret()
+	case !wire.ValidSecret(in.Secret):
 		s.refuse(p, wire.CodeBadClient, "secret must match [A-Za-z0-9_-]{22,64}", nil)
 		return
+	default:
+		msg.Secret = in.Secret
+	}
+	if msg.Client == "" {
+		msg.Client = publicID(s.cfg.IdentityKey, p.doc, msg.Secret)
 	}
 	// The link decided the rights; the core checks them on every op.
 	rights := session.Rights{Edit: p.role.canEdit()}
-	msg := &wire.Message{Type: wire.TypeJoin, Client: publicID(s.cfg.IdentityKey, p.doc, secret), Secret: secret,
-		Name: in.Name, Color: in.Color, Rev: in.Rev}
 	conn, err := s.sessions.Join(p.doc, p, msg, rights)
 	var serr *session.Error
 	switch {
