@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -284,7 +285,11 @@ func (w *wsClient) expectClose(code int) []wire.Message {
 		}
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) {
-			w.t.Fatalf("got %v, want close %d (after %d messages)", err, code, len(msgs))
+			var last []string
+			for _, m := range msgs[max(0, len(msgs)-4):] {
+				last = append(last, fmt.Sprintf("%s(rev %v, code %q)", m.Type, ptrInt(m.Rev), m.Code))
+			}
+			w.t.Fatalf("got %v, want close %d (after %d messages, the last %v)", err, code, len(msgs), last)
 		}
 		if ce.Code != code {
 			w.t.Fatalf("got close %d %q, want %d", ce.Code, ce.Text, code)
@@ -388,4 +393,11 @@ func docID(t *testing.T, ts *httptest.Server, key string) string {
 		t.Fatal(err)
 	}
 	return d.ID
+}
+
+func ptrInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
