@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 func startChild(t *testing.T, addr, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"=-addr "+addr+" -data "+dir+" -log-level error")
+	cmd.Env = append(os.Environ(), childEnv+"=-addr "+addr+" -data "+dir+" -log-level error -http-rate -1 -max-sockets-per-ip -1")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestKillNineLosesNoAcknowledgedEdit(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range 3 {
-		c, err := client.Dial(ctx, client.Config{URL: base, Doc: d.ID, Name: fmt.Sprint("w", i), Logger: quiet, MaxReconnects: 1})
+		c, err := client.Dial(ctx, client.Config{URL: base, Doc: d.key(), Name: fmt.Sprint("w", i), Logger: quiet, MaxReconnects: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,12 +157,12 @@ func TestKillNineLosesNoAcknowledgedEdit(t *testing.T) {
 	}
 	child = startChild(t, addr, dir)
 	var now doc
-	get(t, base+"/api/docs/"+d.ID, &now)
+	get(t, base+"/api/docs/"+d.key(), &now)
 	maxRev := 0
 	for _, a := range seen {
 		maxRev = max(maxRev, a.rev)
 		var at doc
-		get(t, fmt.Sprintf("%s/api/docs/%s?rev=%d", base, d.ID, a.rev), &at)
+		get(t, fmt.Sprintf("%s/api/docs/%s?rev=%d", base, d.key(), a.rev), &at)
 		if at.Text != a.text {
 			t.Fatalf("revision %d after restart is %q; a client saw %q acknowledged", a.rev, at.Text, a.text)
 		}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +34,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		if err := runBackup(ctx, os.Args[2:], os.Getenv, os.Stderr); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, "tandem backup:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	m := NewMain()
 	if err := m.ParseFlags(os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -37,6 +51,10 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "tandem:", err)
 		os.Exit(2)
+	}
+	if m.ShowVersion {
+		fmt.Println("tandem", version())
+		return
 	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem:", err)
@@ -66,8 +84,16 @@ func main() {
 // the interfaces server.Docs, server.Health and server.Sessions); Close
 // takes them down in the reverse order.
 type Main struct {
-	// Addr is the listen address (default ":8080").
+	// Addr is the listen address (default "127.0.0.1:8080": this machine
+	// only, until an address is given).
 	Addr string
+	// MetricsAddr, if set, serves /metrics there, without the admin token,
+	// instead of on Addr.
+	MetricsAddr string
+	// TLSCert and TLSKey, if set, serve HTTPS (and WSS) directly.
+	TLSCert, TLSKey string
+	// ShowVersion prints the version and exits.
+	ShowVersion bool
 	// DataDir holds the lock file and the database, DataDir/tandem.db
 	// (default "data"; created on first run).
 	DataDir string
@@ -88,6 +114,8 @@ type Main struct {
 	server *server.Server
 	ln     net.Listener
 	http   *http.Server
+	mln    net.Listener // metrics
+	mhttp  *http.Server
 	errc   chan error
 }
 
@@ -100,7 +128,7 @@ const (
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{
-		Addr:    ":8080",
+		Addr:    "127.0.0.1:8080",
 		DataDir: "data",
 		Config: server.Config{
 			MaxMessage:   server.DefaultMaxMessage,
@@ -113,6 +141,13 @@ func NewMain() *Main {
 			MaxBody:      server.DefaultMaxBody,
 			ReadTimeout:  server.DefaultReadTimeout,
 			WriteTimeout: server.DefaultWriteTimeout,
+
+			MaxSocketsPerAddr: server.DefaultMaxSocketsPerAddr,
+			CreatePerMinute:   server.DefaultCreatePerMinute,
+			HTTPRate:          server.DefaultHTTPRate,
+			HTTPBurst:         server.DefaultHTTPBurst,
+			JoinTimeout:       server.DefaultJoinTimeout,
+			UserHeader:        server.DefaultUserHeader,
 		},
 		Session: session.Config{
 			SnapshotEvery: defaultSnapshotEvery,
@@ -131,8 +166,24 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
 	fs.SetOutput(output)
 	c := &m.Config
-	var origins string
-	fs.StringVar(&m.Addr, "addr", m.Addr, "listen address")
+	var origins, hosts, proxies, create string
+	fs.StringVar(&m.Addr, "addr", m.Addr, "listen address (0.0.0.0:8080: every interface)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the address people open (https://edit.example.com); its host is served besides loopback names")
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated further Host names to serve")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "administrator's bearer token: lists every document, reads /metrics (empty: no administrator)")
+	fs.StringVar(&create, "create", "open", "who may create documents: open (anyone who reaches the server) or closed (the administrator, or a user named by a trusted proxy)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, X-Forwarded-Proto and user header are believed")
+	fs.StringVar(&c.UserHeader, "user-header", c.UserHeader, "header in which a trusted proxy names the signed-in user (closed mode)")
+	fs.StringVar(&m.MetricsAddr, "metrics-addr", "", "serve /metrics on this address, without the admin token, instead of on -addr")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "TLS certificate file (PEM): serve HTTPS and WSS directly")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.IntVar(&c.MaxSocketsPerAddr, "max-sockets-per-ip", c.MaxSocketsPerAddr, "open WebSockets allowed per client address (negative: no limit)")
+	fs.IntVar(&c.CreatePerMinute, "create-per-minute", c.CreatePerMinute, "documents one client address may create per minute (negative: no limit)")
+	fs.Float64Var(&c.HTTPRate, "http-rate", c.HTTPRate, "HTTP requests per second allowed per client address (negative: no limit)")
+	fs.IntVar(&c.HTTPBurst, "http-burst", c.HTTPBurst, "burst of HTTP requests allowed per client address")
+	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "a WebSocket that has not joined within this is closed")
+	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&c.Legacy, "legacy-protocol", false, "INSECURE, for the shared benchmark harness on loopback: document ids open documents for editing and joins may name their client id")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
 	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
 	fs.IntVar(&m.Session.MaxDocLen, "max-doc", m.Session.MaxDocLen, "longest document, in UTF-16 code units")
@@ -175,17 +226,94 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if origins != "" {
-		c.AllowedOrigins = nil
-		for _, o := range strings.Split(origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				c.AllowedOrigins = append(c.AllowedOrigins, o)
+		c.AllowedOrigins = splitList(origins)
+	}
+	if hosts != "" {
+		c.AllowedHosts = splitList(hosts)
+	}
+	switch create {
+	case "open":
+		c.CreateClosed = false
+	case "closed":
+		c.CreateClosed = true
+	default:
+		return fmt.Errorf("-create %q: want open or closed", create)
+	}
+	if proxies != "" {
+		c.TrustedProxies = nil
+		for _, p := range splitList(proxies) {
+			pfx, err := parsePrefix(p)
+			if err != nil {
+				return fmt.Errorf("-trusted-proxies: %w", err)
 			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx)
+		}
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("-public-url %q: want http(s)://host[:port], without a path", c.PublicURL)
 		}
 	}
 	if _, err := parseLevel(m.LogLevel); err != nil {
 		return err
 	}
 	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// parsePrefix reads an address ("127.0.0.1") or a CIDR ("10.0.0.0/8").
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// version is the module version and VCS revision the binary was built
+// from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + dirty
+	}
+	return v + " " + bi.GoVersion
 }
 
 func envName(flagName string) string {
@@ -237,6 +365,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	sessions := session.NewManager(m.db, sc)
 	cfg := m.Config
 	cfg.Logger = m.logger
+	// Public client ids are derived with this key: kept in the database so
+	// that a client's id survives restarts.
+	cfg.IdentityKey, err = m.db.Secret(ctx, "identity", 32)
+	if err != nil {
+		return err
+	}
+	cfg.MetricsSeparate = m.MetricsAddr != ""
 	if !m.NoApp {
 		cfg.App = frontend.Handler()
 	}
@@ -244,9 +379,38 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	var tlsCfg *tls.Config
+	if m.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	if m.Config.Legacy {
+		if !m.loopback() {
+			return fmt.Errorf("-legacy-protocol lets anyone who learns an id edit its document: it is refused on %s (loopback only)", m.Addr)
+		}
+		m.logger.Warn("-legacy-protocol: document ids open documents and clients name their own ids; for benchmarks only")
+	}
+	if tlsCfg != nil {
+		m.ln = tls.NewListener(m.ln, tlsCfg)
+	}
+	if m.MetricsAddr != "" {
+		m.mln, err = net.Listen("tcp", m.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", m.MetricsAddr, err)
+		}
+		m.mhttp = &http.Server{Handler: m.server.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func(srv *http.Server, ln net.Listener) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.errc <- err
+			}
+		}(m.mhttp, m.mln)
 	}
 	m.http = &http.Server{
 		Handler: m.server.Handler(),
@@ -262,8 +426,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.errc <- err
 		}
 	}(m.http, m.ln)
-	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", m.DataDir)
+	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", m.DataDir, "open", m.URL())
+	if m.Config.PublicURL == "" && !m.loopback() {
+		m.logger.Warn("listening beyond this machine without -public-url: only loopback Host names are served; set -public-url to the address people open")
+	}
+	if !m.loopback() && !m.Config.CreateClosed && m.TLSCert == "" && !strings.HasPrefix(m.Config.PublicURL, "https://") {
+		m.logger.Warn("listening beyond this machine in open mode without TLS: anyone who reaches it can create documents, and links travel in clear; see docs/deploy.md")
+	}
 	return nil
+}
+
+// loopback reports whether the server listens on loopback only.
+func (m *Main) loopback() bool {
+	a, ok := m.ln.Addr().(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
 }
 
 // Err delivers an error if serving fails after Run.
@@ -279,7 +455,11 @@ func (m *Main) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http"
+	if m.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Close shuts down gracefully, in this order, within ShutdownTimeout:
@@ -301,6 +481,11 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("stop accepting: %w", err))
 		}
 	}
+	if m.mhttp != nil {
+		if err := m.mhttp.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop serving metrics: %w", err))
+		}
+	}
 	if m.server != nil {
 		if err := m.server.Close(ctx); err != nil {
 			errs = append(errs, err)
@@ -320,4 +505,33 @@ func (m *Main) Close() error {
 		m.logger.Info("tandem stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// runBackup is "tandem backup [-data DIR] FILE": a consistent copy of the
+// database into the new file FILE, safe while the server runs.
+func runBackup(ctx context.Context, args []string, getenv func(string) string, output io.Writer) error {
+	fs := flag.NewFlagSet("tandem backup", flag.ContinueOnError)
+	fs.SetOutput(output)
+	dir := getenv(envName("data"))
+	if dir == "" {
+		dir = "data"
+	}
+	fs.StringVar(&dir, "data", dir, "data directory holding tandem.db")
+	fs.Usage = func() {
+		fmt.Fprintf(output, "Usage: tandem backup [-data DIR] FILE\n\nWrites a consistent copy of DIR/tandem.db to the new file FILE (SQLite's\nVACUUM INTO); the server may keep running. Restore: stop the server and\nput FILE in place as DIR/tandem.db (see docs/deploy.md).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("want one FILE to write")
+	}
+	out := fs.Arg(0)
+	if err := store.Backup(ctx, filepath.Join(dir, "tandem.db"), out); err != nil {
+		return err
+	}
+	fmt.Fprintf(output, "backed up %s to %s\n", filepath.Join(dir, "tandem.db"), out)
+	return nil
 }

@@ -99,7 +99,14 @@ type doc struct {
 	Title string `json:"title"`
 	Rev   int    `json:"rev"`
 	Text  string `json:"text"`
+	Links struct {
+		Edit string `json:"edit"`
+	} `json:"links"`
 }
+
+// key is the token of the edit link, which opens the document for editing
+// where a URL takes {id}.
+func (d doc) key() string { return strings.TrimPrefix(d.Links.Edit, "/d/") }
 
 type entry struct {
 	Rev    int             `json:"rev"`
@@ -124,7 +131,7 @@ func TestRestartKeepsDocuments(t *testing.T) {
 		t.Fatalf("create: got %d %+v", res.StatusCode, d)
 	}
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL(), "http")+"/api/docs/"+d.ID+"/ws", nil)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL(), "http")+"/api/docs/"+d.key()+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +145,10 @@ func TestRestartKeepsDocuments(t *testing.T) {
 		}
 		return msg
 	}
-	ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","client":"c1","name":"Ada"}`))
-	for read().Type != wire.TypeJoined {
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"Ada"}`))
+	var joined wire.Message
+	for joined.Type != wire.TypeJoined {
+		joined = read()
 	}
 	ops := []string{`["hello"]`, `[5," world"]`, `["H",-1,10]`, `[11,"! 😀"]`}
 	for i, op := range ops {
@@ -149,9 +158,9 @@ func TestRestartKeepsDocuments(t *testing.T) {
 		}
 	}
 	var before doc
-	get(t, m.URL()+"/api/docs/"+d.ID, &before)
+	get(t, m.URL()+"/api/docs/"+d.key(), &before)
 	var logBefore []entry
-	get(t, m.URL()+"/api/docs/"+d.ID+"/ops", &logBefore)
+	get(t, m.URL()+"/api/docs/"+d.key()+"/ops", &logBefore)
 	if before.Text != "Hello world! 😀" || before.Rev != 4 || len(logBefore) != 4 {
 		t.Fatalf("before restart: got %+v and %d log entries", before, len(logBefore))
 	}
@@ -173,17 +182,17 @@ func TestRestartKeepsDocuments(t *testing.T) {
 	m2 := startMain(t, dir)
 	defer m2.Close()
 	var after doc
-	get(t, m2.URL()+"/api/docs/"+d.ID, &after)
+	get(t, m2.URL()+"/api/docs/"+d.key(), &after)
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Fatalf("document after restart (-before +after):\n%s", diff)
 	}
 	var logAfter []entry
-	get(t, m2.URL()+"/api/docs/"+d.ID+"/ops", &logAfter)
+	get(t, m2.URL()+"/api/docs/"+d.key()+"/ops", &logAfter)
 	if diff := cmp.Diff(logBefore, logAfter); diff != "" {
 		t.Fatalf("log after restart (-before +after):\n%s", diff)
 	}
 	for i, e := range logAfter {
-		if !bytes.Equal(e.Op, []byte(ops[i])) || e.Client != "c1" || e.Seq != i+1 {
+		if !bytes.Equal(e.Op, []byte(ops[i])) || e.Client != joined.Client || e.Seq != i+1 {
 			t.Errorf("entry %d: got %+v, want op %s", i, e, ops[i])
 		}
 	}

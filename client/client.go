@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
 	"github.com/tandem-editor/tandem/ot"
@@ -49,11 +48,13 @@ type Config struct {
 	// WebSocket URL {URL}/api/docs/{Doc}/ws is derived from it (http→ws,
 	// https→wss).
 	URL string
-	// Doc is the document id.
+	// Doc is the key of the document: the token of its edit or view link
+	// (the link's last path segment), which decides what the client may do.
 	Doc string
-	// Client is the client id ([A-Za-z0-9._:-]{1,64}), kept across
-	// reconnects. Default: a random UUID.
-	Client string
+	// Secret is the client's secret ([A-Za-z0-9_-]{22,64}), kept across
+	// reconnects; the server derives the client's public id from it.
+	// Default: none, and the server issues one on the first join.
+	Secret string
 	// Name and Color are announced to the peers (Color "#rgb" or
 	// "#rrggbb"; the server picks one if empty).
 	Name, Color string
@@ -156,11 +157,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Doc == "" {
 		return nil, errors.New("client: config has no document id")
 	}
-	if cfg.Client == "" {
-		cfg.Client = uuid.NewString()
-	}
-	if !wire.ValidClient(cfg.Client) {
-		return nil, fmt.Errorf("client: client id %q does not match [A-Za-z0-9._:-]{1,64}", cfg.Client)
+	if cfg.Secret != "" && !wire.ValidSecret(cfg.Secret) {
+		return nil, errors.New("client: the secret does not match [A-Za-z0-9_-]{22,64}")
 	}
 	// The server would refuse these joins and leave Dial waiting.
 	if cfg.Color != "" && !wire.ValidColor(cfg.Color) {
@@ -195,9 +193,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		wsURL:   wsURL,
-		log:     cfg.Logger.With("doc", cfg.Doc, "client", cfg.Client),
+		log:     cfg.Logger.With("doc", cfg.Doc),
 		done:    make(chan struct{}),
-		m:       NewMachine(cfg.Client, cfg.Name, cfg.Color),
+		m:       NewMachine(cfg.Secret, cfg.Name, cfg.Color),
 		changed: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -513,7 +511,7 @@ func (c *Client) read(l *link) ended {
 		}
 		if ev.Joined {
 			e.joined = true
-			c.log.Debug("joined", "rev", *msg.Rev, "seq", *msg.Seq)
+			c.log.Debug("joined", "rev", *msg.Rev, "seq", *msg.Seq, "client", msg.Client)
 		}
 		if ev.Error != nil {
 			e.refusal = ev.Error
@@ -588,8 +586,13 @@ func (c *Client) usableLocked() error {
 	return c.err
 }
 
-// ID returns the client id.
-func (c *Client) ID() string { return c.cfg.Client }
+// ID returns the client's public id, as others see it in ops and
+// presence. Dial returns after the first joined, so it is set.
+func (c *Client) ID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m.Client()
+}
 
 // Text returns the local text.
 func (c *Client) Text() string {

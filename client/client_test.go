@@ -47,7 +47,13 @@ func startServer(t *testing.T, dir string, sc session.Config) *testServer {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv, err := server.New(server.Config{Logger: discard}, server.Deps{Docs: db, Health: db, Sessions: session.NewManager(db, sc)})
+	// Every client runs from 127.0.0.1: no limits per address.
+	key, err := db.Secret(context.Background(), "identity", 32) // as main does: ids outlive restarts
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{Logger: discard, MaxSocketsPerAddr: -1, CreatePerMinute: -1, HTTPRate: -1, IdentityKey: key}
+	srv, err := server.New(cfg, server.Deps{Docs: db, Health: db, Sessions: session.NewManager(db, sc)})
 	if err != nil {
 		db.Close()
 		t.Fatalf("server.New: %v", err)
@@ -76,14 +82,19 @@ func createDoc(t *testing.T, base string) string {
 		t.Fatalf("create document: %v", err)
 	}
 	defer resp.Body.Close()
-	var d struct{ ID string }
+	var d struct{ Links struct{ Edit string } }
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create document: HTTP %d, want 201", resp.StatusCode)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || d.ID == "" {
-		t.Fatalf("create document: id %q, %v", d.ID, err)
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || !strings.HasPrefix(d.Links.Edit, "/d/") {
+		t.Fatalf("create document: edit link %q, %v", d.Links.Edit, err)
 	}
-	return d.ID
+	return strings.TrimPrefix(d.Links.Edit, "/d/") // the key that opens it for editing
+}
+
+// testSecret makes a well-formed secret from a short name.
+func testSecret(name string) string {
+	return (name + "-0123456789abcdefghijklmnop")[:max(22, len(name))]
 }
 
 func getJSON(t *testing.T, url string, v any) {
@@ -182,7 +193,7 @@ func dial(t *testing.T, ctx context.Context, cfg Config) *Client {
 	}
 	c, err := Dial(ctx, cfg)
 	if err != nil {
-		t.Fatalf("dial %s as %s: %v", cfg.Doc, cfg.Client, err)
+		t.Fatalf("dial %s: %v", cfg.Doc, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -236,7 +247,7 @@ func TestManyClientsConvergeOverRealSockets(t *testing.T) {
 	const clients, edits = 10, 200
 	cs := make([]*Client, clients)
 	for i := range cs {
-		cs[i] = dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: fmt.Sprintf("c%d", i), Name: fmt.Sprintf("bot %d", i)})
+		cs[i] = dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret(fmt.Sprintf("c%d", i)), Name: fmt.Sprintf("bot %d", i)})
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -298,8 +309,8 @@ func lostMessage(t *testing.T, up bool) {
 	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
 	p := newProxy(t, s.addr())
-	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Client: "a"})
-	b := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "b"})
+	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Secret: testSecret("a")})
+	b := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("b")})
 	if err := a.Submit(ot.Op{ot.Insert("hi ")}); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +349,7 @@ func lostMessage(t *testing.T, up bool) {
 		t.Fatal(err)
 	}
 	d = waitConverged(t, ctx, s.ts.URL, id, a, b)
-	checkLog(t, getLog(t, s.ts.URL, id), d.Text, map[string]int{"a": 3, "b": 1})
+	checkLog(t, getLog(t, s.ts.URL, id), d.Text, map[string]int{a.ID(): 3, b.ID(): 1})
 }
 
 func TestLostAckIsNotAppliedTwice(t *testing.T)      { lostMessage(t, false) }
@@ -357,8 +368,8 @@ func TestServerRestartKeepsTheDocumentAndClientsCarryOn(t *testing.T) {
 	s1 := startServer(t, "", session.Config{SnapshotEvery: 7}) // snapshots and a log tail
 	id := createDoc(t, s1.ts.URL)
 	p := newProxy(t, s1.addr())
-	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Client: "a"})
-	b := dial(t, ctx, Config{URL: p.URL(), Doc: id, Client: "b"})
+	a := dial(t, ctx, Config{URL: p.URL(), Doc: id, Secret: testSecret("a")})
+	b := dial(t, ctx, Config{URL: p.URL(), Doc: id, Secret: testSecret("b")})
 	for range 30 {
 		for _, c := range []*Client{a, b} {
 			if err := c.Edit(func(text string) ot.Op { return randOp(r, text) }); err != nil {
@@ -399,8 +410,8 @@ func TestPresenceFollowsEditsAndLeaves(t *testing.T) {
 	defer cancel()
 	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
-	a := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "a", Name: "Ada", Color: "#d33"})
-	b := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "b", Name: "Bo", Color: "#36c"})
+	a := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("a"), Name: "Ada", Color: "#d33"})
+	b := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("b"), Name: "Bo", Color: "#36c"})
 	if err := a.Submit(ot.Op{ot.Insert("hello 😀 world")}); err != nil {
 		t.Fatal(err)
 	}
@@ -418,8 +429,8 @@ func TestPresenceFollowsEditsAndLeaves(t *testing.T) {
 			t.Fatalf("%s: waiting to see %s at %v (sees %+v): %v", c.ID(), peer, want, c.Peers(), err)
 		}
 	}
-	seen(a, "b", []ot.Range{{Anchor: 9, Head: 14}})
-	if p := a.Peers()["b"]; p.Name != "Bo" || p.Color != "#36c" {
+	seen(a, b.ID(), []ot.Range{{Anchor: 9, Head: 14}})
+	if p := a.Peers()[b.ID()]; p.Name != "Bo" || p.Color != "#36c" {
 		t.Fatalf("a sees b as %+v, want name Bo colour #36c", p)
 	}
 	// An insertion before b's selection moves it in a's view at once
@@ -427,18 +438,19 @@ func TestPresenceFollowsEditsAndLeaves(t *testing.T) {
 	if err := a.Submit(ot.Op{ot.Insert(">> "), ot.Retain(14)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := a.Peers()["b"].Sel, []ot.Range{{Anchor: 12, Head: 17}}; !slices.Equal(got, want) {
+	if got, want := a.Peers()[b.ID()].Sel, []ot.Range{{Anchor: 12, Head: 17}}; !slices.Equal(got, want) {
 		t.Fatalf("b's selection in a's view before the ack %v, want %v", got, want)
 	}
 	waitConverged(t, ctx, s.ts.URL, id, a, b)
-	seen(a, "b", []ot.Range{{Anchor: 12, Head: 17}})
+	seen(a, b.ID(), []ot.Range{{Anchor: 12, Head: 17}})
 	// A newcomer sees b where the server has it.
-	c := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "c"})
-	seen(c, "b", []ot.Range{{Anchor: 12, Head: 17}})
-	seen(b, "c", []ot.Range{})
+	c := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("c")})
+	seen(c, b.ID(), []ot.Range{{Anchor: 12, Head: 17}})
+	seen(b, c.ID(), []ot.Range{})
+	bID := b.ID()
 	b.Close()
 	for _, x := range []*Client{a, c} {
-		err := x.WaitFor(ctx, func(m *Machine) bool { _, ok := m.Peers()["b"]; return !ok })
+		err := x.WaitFor(ctx, func(m *Machine) bool { _, ok := m.Peers()[bID]; return !ok })
 		if err != nil {
 			t.Fatalf("%s still sees b after it left: %v", x.ID(), err)
 		}
@@ -574,8 +586,8 @@ func TestSameClientIDReplacesTheOlderConnection(t *testing.T) {
 	defer cancel()
 	s := startServer(t, "", session.Config{})
 	id := createDoc(t, s.ts.URL)
-	old := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "tab"})
-	dup := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Client: "tab"})
+	old := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("tab")})
+	dup := dial(t, ctx, Config{URL: s.ts.URL, Doc: id, Secret: testSecret("tab")})
 	if err := old.WaitFor(ctx, func(*Machine) bool { return false }); !errors.Is(err, ErrReplaced) {
 		t.Fatalf("older connection: %v, want ErrReplaced", err)
 	}
@@ -589,7 +601,7 @@ func TestDialRefusesABadConfig(t *testing.T) {
 	ctx := context.Background()
 	for _, cfg := range []Config{
 		{URL: "http://127.0.0.1:1"},                                          // no document
-		{URL: "http://127.0.0.1:1", Doc: "d", Client: "bad id"},              // client id
+		{URL: "http://127.0.0.1:1", Doc: "d", Secret: "short"},               // secret
 		{URL: "http://127.0.0.1:1", Doc: "d", Color: "red"},                  // colour
 		{URL: "http://127.0.0.1:1", Doc: "d", Name: strings.Repeat("😀", 33)}, // 66 units
 		{URL: "ftp://127.0.0.1:1", Doc: "d"},                                 // scheme

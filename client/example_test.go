@@ -49,16 +49,19 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	var doc struct{ ID string }
+	// The answer holds the document's links; the last path segment of the
+	// edit link is the key that opens it for editing.
+	var doc struct{ Links struct{ Edit string } }
 	json.NewDecoder(resp.Body).Decode(&doc)
 	resp.Body.Close()
+	key := strings.TrimPrefix(doc.Links.Edit, "/d/")
 
-	bot, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: doc.ID, Name: "bot", Logger: quiet})
+	bot, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: key, Name: "bot", Logger: quiet})
 	if err != nil {
 		panic(err)
 	}
 	defer bot.Close()
-	reader, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: doc.ID, Name: "reader", Logger: quiet})
+	reader, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: key, Name: "reader", Logger: quiet})
 	if err != nil {
 		panic(err)
 	}

@@ -97,7 +97,11 @@ type Event struct {
 // The zero value is not usable; call NewMachine. A Machine is not safe for
 // concurrent use.
 type Machine struct {
-	client, name, color string
+	// client is the public id the server gave this client ("" until the
+	// first joined); secret is what the client joins with, the server's
+	// proof that it is that client ("" until issued, unless chosen).
+	client, secret string
+	name, color    string
 
 	// text is the local text: the server's text at rev, then the op in
 	// flight, then the buffer. Both ops are kept based on rev, as in ot.js.
@@ -137,14 +141,20 @@ const (
 	resendOldRev                     // wrong: the op as first sent, at its first revision
 )
 
-// NewMachine returns a Machine for a client id and the name and colour
-// announced in its joins.
-func NewMachine(client, name, color string) *Machine {
-	return &Machine{client: client, name: name, color: color, sel: []ot.Range{}, peers: make(map[string]*Peer)}
+// NewMachine returns a Machine with the name and colour announced in its
+// joins. secret is the client's secret ([A-Za-z0-9_-]{22,64}), or "" for
+// one issued by the server on the first join.
+func NewMachine(secret, name, color string) *Machine {
+	return &Machine{secret: secret, name: name, color: color, sel: []ot.Range{}, peers: make(map[string]*Peer)}
 }
 
-// Client returns the client id.
+// Client returns the client's public id, as the server gave it in the
+// last joined ("" before).
 func (m *Machine) Client() string { return m.client }
+
+// Secret returns the secret the client joins with ("" before the server
+// issued one).
+func (m *Machine) Secret() string { return m.secret }
 
 // Text returns the local text.
 func (m *Machine) Text() string { return m.text }
@@ -211,7 +221,7 @@ func (m *Machine) Outbox() []*wire.Message {
 // are sent again once the join completes.
 func (m *Machine) Join() *wire.Message {
 	m.joining, m.joined, m.outbox = true, false, nil
-	msg := &wire.Message{Type: wire.TypeJoin, Client: m.client, Name: m.name, Color: m.color}
+	msg := &wire.Message{Type: wire.TypeJoin, Secret: m.secret, Name: m.name, Color: m.color}
 	if m.hasDoc {
 		msg.Rev = wire.IntPtr(m.rev)
 	}
@@ -503,6 +513,12 @@ func (m *Machine) joinedMsg(msg *wire.Message) (Event, error) {
 	if msg.Rev == nil || msg.Seq == nil {
 		return Event{}, protocolErr("joined without rev or seq")
 	}
+	if msg.Client == "" || !wire.ValidSecret(msg.Secret) {
+		return Event{}, protocolErr("joined without the client's public id and secret")
+	}
+	if m.secret != "" && msg.Secret != m.secret {
+		return Event{}, protocolErr("joined with a secret the client did not join with")
+	}
 	if !m.hasDoc {
 		return Event{}, protocolErr("joined with neither snapshot nor catch-up")
 	}
@@ -514,6 +530,9 @@ func (m *Machine) joinedMsg(msg *wire.Message) (Event, error) {
 		return Event{}, protocolErr("joined says op %d is the latest applied, but the op in flight is %d", seq, m.flightSeq)
 	}
 	m.joining, m.joined = false, true
+	// The identity is kept for every later join: own ops in a catch-up are
+	// recognised by the public id.
+	m.client, m.secret = msg.Client, msg.Secret
 	if m.flightSeq == 0 {
 		m.seq = seq // the server's count is the truth; ours may be stale
 	}

@@ -216,9 +216,9 @@ func TestPeerLeavesAndRejoins(t *testing.T) {
 }
 
 func TestSnapshotOnRejoinDropsPendingEdits(t *testing.T) {
-	m := NewMachine("a", "", "")
+	m := NewMachine("", "", "")
 	m.Join()
-	for _, s := range []string{`{"type":"snapshot","rev":5,"text":"hello"}`, `{"type":"joined","rev":5,"seq":2}`} {
+	for _, s := range []string{`{"type":"snapshot","rev":5,"text":"hello"}`, `{"type":"joined","rev":5,"seq":2,"client":"a","secret":"s3cretS3cretS3cretS3cr"}`} {
 		if _, err := m.Receive(decode(t, []byte(s))); err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +238,7 @@ func TestSnapshotOnRejoinDropsPendingEdits(t *testing.T) {
 	if !ev.Lost || ev.LostOp.String() != `[5,"!"]` {
 		t.Fatalf("event %+v, want the lost op [5,\"!\"]", ev)
 	}
-	if _, err := m.Receive(decode(t, []byte(`{"type":"joined","rev":4,"seq":2}`))); err != nil {
+	if _, err := m.Receive(decode(t, []byte(`{"type":"joined","rev":4,"seq":2,"client":"a","secret":"s3cretS3cretS3cretS3cr"}`))); err != nil {
 		t.Fatal(err)
 	}
 	if m.Text() != "hell" || !m.Synced() || len(m.Outbox()) != 0 {
@@ -277,10 +277,10 @@ func TestResetAsksForASnapshot(t *testing.T) {
 }
 
 func TestEditBetweenSnapshotAndJoinedIsNumberedAfterJoinedSeq(t *testing.T) {
-	m := NewMachine("a", "", "")
+	m := NewMachine("", "", "")
 	m.Join()
 	m.Receive(decode(t, []byte(`{"type":"snapshot","rev":0,"text":""}`)))
-	m.Receive(decode(t, []byte(`{"type":"joined","rev":0,"seq":0}`)))
+	m.Receive(decode(t, []byte(`{"type":"joined","rev":0,"seq":0,"client":"a","secret":"s3cretS3cretS3cretS3cr"}`)))
 	m.Edit(ins(0, 0, "x")) // seq 1, refused by the server: resync
 	m.Disconnected()
 	m.Reset()
@@ -291,7 +291,7 @@ func TestEditBetweenSnapshotAndJoinedIsNumberedAfterJoinedSeq(t *testing.T) {
 	if err := m.Edit(ins(0, 0, "y")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Receive(decode(t, []byte(`{"type":"joined","rev":0,"seq":0}`))); err != nil {
+	if _, err := m.Receive(decode(t, []byte(`{"type":"joined","rev":0,"seq":0,"client":"a","secret":"s3cretS3cretS3cretS3cr"}`))); err != nil {
 		t.Fatalf("joined after an edit made on the snapshot: %v", err)
 	}
 	if out := m.Outbox(); len(out) != 1 || *out[0].Seq != 1 || *out[0].Rev != 0 {

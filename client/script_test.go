@@ -126,10 +126,10 @@ func (r *scriptRun) step(cmd, arg string, rule resendRule) error {
 	switch cmd {
 	case "client":
 		f := strings.Fields(arg)
-		if len(f) != 3 {
-			return errors.New("want: client ID NAME COLOR")
+		if len(f) != 2 {
+			return errors.New("want: client NAME COLOR")
 		}
-		r.m = NewMachine(f[0], f[1], f[2])
+		r.m = NewMachine("", f[0], f[1])
 		r.m.resend = rule
 		return nil
 	case "connect":

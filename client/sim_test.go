@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,13 @@ type simServer struct {
 // connection ends when the client reaches it.
 var closed = []byte("close")
 
+// simSecret is the secret of the simulated client id; the simulated server
+// derives the id back from it (the real one uses an HMAC), so that tests
+// can name clients.
+func simSecret(id string) string { return (id + "-secret-secret-secret-secret")[:max(22, len(id)+1)] }
+
+func simPublic(secret string) string { return secret[:strings.Index(secret, "-secret")] }
+
 func newSimNet(t testing.TB, text string, ids ...string) *simNet {
 	return newSimNetWith(t, session.Config{}, text, ids...)
 }
@@ -69,7 +77,7 @@ func newSimNetWith(t testing.TB, cfg session.Config, text string, ids ...string)
 	n := &simNet{t: t, srv: &simServer{t: t, core: core, text: text,
 		conns: make(map[session.PeerID]*simClient), now: time.Unix(1e9, 0), small: cfg.History > 0}}
 	for _, id := range ids {
-		n.clients = append(n.clients, &simClient{m: NewMachine(id, id, "#123")})
+		n.clients = append(n.clients, &simClient{m: NewMachine(simSecret(id), id, "#123")})
 	}
 	return n
 }
@@ -264,6 +272,8 @@ func (s *simServer) handle(t testing.TB, c *simClient, msg *wire.Message) {
 	s.core.Tick(s.now)
 	switch msg.Type {
 	case wire.TypeJoin:
+		// As the server's edge does: the public id comes from the secret.
+		msg.Client = simPublic(msg.Secret)
 		j, err := session.ParseJoin(msg)
 		if err != nil {
 			t.Fatalf("server: join %+v: %v", msg, err)

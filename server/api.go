@@ -28,7 +28,9 @@ const (
 	codeBadRequest       = "bad_request"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
+	codeRateLimited      = "rate_limited"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeTooLarge         = "too_large"
 	codeRequestTimeout   = "request_timeout"
@@ -57,8 +59,12 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case codeUnauthorized:
+		return http.StatusUnauthorized
 	case codeForbidden:
 		return http.StatusForbidden
+	case codeRateLimited:
+		return http.StatusTooManyRequests
 	case codeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
 	case codeTooLarge:
@@ -79,8 +85,12 @@ func codeForStatus(status int) string {
 		return codeNotFound
 	case http.StatusMethodNotAllowed:
 		return codeMethodNotAllowed
+	case http.StatusUnauthorized:
+		return codeUnauthorized
 	case http.StatusForbidden:
 		return codeForbidden
+	case http.StatusTooManyRequests:
+		return codeRateLimited
 	case http.StatusUnsupportedMediaType:
 		return codeUnsupportedMedia
 	case http.StatusRequestEntityTooLarge:
@@ -138,7 +148,7 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.logRequests, s.recover, s.deadlines)
+	e.Use(s.logRequests, s.recover, s.checkHost, s.limitRequests, s.deadlines)
 
 	api := e.Group("/api")
 	api.POST("/docs", s.createDoc, s.mutating)
@@ -147,6 +157,7 @@ func (s *Server) routes() *echo.Echo {
 	api.PATCH("/docs/:id", s.renameDoc, s.mutating)
 	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
 	api.GET("/docs/:id/ops", s.getOps)
+	api.POST("/docs/:id/links", s.reissueLink, s.mutating)
 	api.GET(strings.TrimPrefix(wsRoute, "/api"), s.handleWS)
 	// Everything else under /api is answered here, in JSON, rather than by
 	// the browser app.
@@ -159,7 +170,14 @@ func (s *Server) routes() *echo.Echo {
 	})
 
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", s.metrics)
+	if !s.cfg.MetricsSeparate {
+		e.GET("/metrics", func(c echo.Context) error {
+			if err := s.requireAdmin(c.Request()); err != nil {
+				return err
+			}
+			return s.metrics(c)
+		})
+	}
 	if s.cfg.App != nil {
 		e.Any("/*", echo.WrapHandler(s.cfg.App))
 	}
@@ -170,7 +188,7 @@ func (s *Server) routes() *echo.Echo {
 const wsRoute = "/api/docs/:id/ws"
 
 // apiPath matches the paths of the API's endpoints.
-var apiPath = regexp.MustCompile(`^/api/docs(/[^/]+(/ops|/ws)?)?$`)
+var apiPath = regexp.MustCompile(`^/api/docs(/[^/]+(/ops|/ws|/links)?)?$`)
 
 // recover turns a panic in a handler into a 500 and a log line.
 func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
@@ -306,13 +324,15 @@ func cleanTitle(t string) (string, error) {
 // docJSON is a document in API answers. Text and Editors appear only where
 // the protocol lists them.
 type docJSON struct {
-	ID      string    `json:"id"`
-	Title   string    `json:"title"`
-	Rev     int       `json:"rev"`
-	Size    int       `json:"size"`
-	Text    *string   `json:"text,omitempty"`
-	Updated time.Time `json:"updated"`
-	Editors *int      `json:"editors,omitempty"`
+	ID      string     `json:"id"`
+	Title   string     `json:"title"`
+	Rev     int        `json:"rev"`
+	Size    int        `json:"size"`
+	Text    *string    `json:"text,omitempty"`
+	Updated time.Time  `json:"updated"`
+	Editors *int       `json:"editors,omitempty"`
+	Role    string     `json:"role,omitempty"`
+	Links   *linksJSON `json:"links,omitempty"`
 }
 
 func toJSON(d store.Doc) docJSON {
@@ -323,8 +343,24 @@ type titleBody struct {
 	Title *string `json:"title"`
 }
 
-// POST /api/docs {"title"?} -> 201 document
+// withAccess is a document as the holder of a link sees it: with the role
+// and the links that role may see.
+func withAccess(a access) docJSON {
+	d := toJSON(a.doc)
+	d.Role, d.Links = a.role.String(), linksFor(a)
+	return d
+}
+
+// POST /api/docs {"title"?} -> 201 document with its links
 func (s *Server) createDoc(c echo.Context) error {
+	r := c.Request()
+	who, err := s.mayCreate(r)
+	if err != nil {
+		return err
+	}
+	if ok, wait := s.limits.allow(s.clientAddr(r), true); !ok {
+		return tooMany(c, wait, "too many documents created from your address")
+	}
 	var body titleBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -333,40 +369,44 @@ func (s *Server) createDoc(c echo.Context) error {
 	if body.Title != nil {
 		title = *body.Title
 	}
-	title, err := cleanTitle(title)
+	title, err = cleanTitle(title)
 	if err != nil {
 		return err
 	}
-	d, err := s.docs.CreateDoc(c.Request().Context(), title)
+	d, err := s.docs.CreateDoc(r.Context(), title)
 	if err != nil {
 		return err
 	}
-	s.log.Info("document created", "doc", d.ID, "title", d.Title)
-	return c.JSON(http.StatusCreated, toJSON(d))
+	s.log.Info("document created", "doc", d.ID, "title", d.Title, "by", who, "remote", s.clientAddr(r))
+	return c.JSON(http.StatusCreated, withAccess(access{doc: d, role: roleEdit}))
 }
 
-// GET /api/docs -> documents, most recently edited first
+// GET /api/docs -> documents, most recently edited first (administrator)
 func (s *Server) listDocs(c echo.Context) error {
+	if err := s.requireAdmin(c.Request()); err != nil {
+		return err
+	}
 	docs, err := s.docs.ListDocs(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	out := make([]docJSON, len(docs))
 	for i, d := range docs {
-		out[i] = toJSON(d)
+		out[i] = withAccess(access{doc: d, role: roleAdmin})
 		n := s.sessions.Editors(d.ID)
 		out[i].Editors = &n
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// GET /api/docs/{id}[?rev=N] -> document with its text
+// GET /api/docs/{key}[?rev=N] -> document with its text
 func (s *Server) getDoc(c echo.Context) error {
 	ctx := c.Request().Context()
-	d, err := s.docs.GetDoc(ctx, c.Param("id"))
+	a, err := s.resolveParam(c)
 	if err != nil {
 		return err
 	}
+	d := a.doc
 	rev := d.Rev
 	if q := c.QueryParam("rev"); q != "" {
 		n, err := strconv.Atoi(q)
@@ -382,16 +422,25 @@ func (s *Server) getDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := toJSON(d)
+	out := withAccess(a)
 	out.Rev, out.Text = rev, &text
 	if rev != d.Rev {
 		out.Size = ot.Len(text)
 	}
+	n := s.sessions.Editors(d.ID)
+	out.Editors = &n
 	return c.JSON(http.StatusOK, out)
 }
 
-// PATCH /api/docs/{id} {"title"} -> document
+// PATCH /api/docs/{key} {"title"} -> document
 func (s *Server) renameDoc(c echo.Context) error {
+	a, err := s.resolveParam(c)
+	if err != nil {
+		return err
+	}
+	if err := needEdit(a); err != nil {
+		return err
+	}
 	var body titleBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -403,16 +452,24 @@ func (s *Server) renameDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.docs.RenameDoc(c.Request().Context(), c.Param("id"), title)
+	d, err := s.docs.RenameDoc(c.Request().Context(), a.doc.ID, title)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toJSON(d))
+	a.doc = d
+	return c.JSON(http.StatusOK, withAccess(a))
 }
 
-// DELETE /api/docs/{id} -> 204; connected sockets get not_found and 4004
+// DELETE /api/docs/{key} -> 204; connected sockets get not_found and 4004
 func (s *Server) deleteDoc(c echo.Context) error {
-	id := c.Param("id")
+	a, err := s.resolveParam(c)
+	if err != nil {
+		return err
+	}
+	if err := needEdit(a); err != nil {
+		return err
+	}
+	id := a.doc.ID
 	if err := s.docs.DeleteDoc(c.Request().Context(), id); err != nil {
 		return err
 	}
@@ -441,10 +498,11 @@ type entryJSON struct {
 // possibly fewer (a page)
 func (s *Server) getOps(c echo.Context) error {
 	ctx := c.Request().Context()
-	d, err := s.docs.GetDoc(ctx, c.Param("id"))
+	a, err := s.resolveParam(c)
 	if err != nil {
 		return err
 	}
+	d := a.doc
 	from, err := intParam(c, "from", 1)
 	if err != nil {
 		return err
@@ -466,6 +524,43 @@ func (s *Server) getOps(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// POST /api/docs/{key}/links {"reissue": "edit"|"view"} -> {"links"}: the
+// named link gets a new token; the old one stops working, and sockets
+// joined through it are closed (link_revoked).
+func (s *Server) reissueLink(c echo.Context) error {
+	a, err := s.resolveParam(c)
+	if err != nil {
+		return err
+	}
+	if err := needEdit(a); err != nil {
+		return err
+	}
+	var body struct {
+		Reissue string `json:"reissue"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	which := store.Link(body.Reissue)
+	old := ""
+	switch which {
+	case store.EditLink:
+		old = a.doc.EditToken
+	case store.ViewLink:
+		old = a.doc.ViewToken
+	default:
+		return apiErrorf(codeBadRequest, `reissue must be "edit" or "view", not %q`, clipReason(body.Reissue))
+	}
+	d, err := s.docs.ReissueLink(c.Request().Context(), a.doc.ID, which)
+	if err != nil {
+		return err
+	}
+	s.revoke(d.ID, old)
+	s.log.Info("link reissued", "doc", d.ID, "link", which)
+	a.doc = d
+	return c.JSON(http.StatusOK, map[string]*linksJSON{"links": linksFor(a)})
 }
 
 func intParam(c echo.Context, name string, def int) (int, error) {

@@ -13,8 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
+const testAdmin = "admin-token-for-tests"
+
 func TestCreateListGetRename(t *testing.T) {
-	_, ts := newTestServer(t, nil)
+	_, ts := newTestServer(t, func(c *testConfig) { c.AdminToken = testAdmin })
 
 	code, body := do(t, "POST", ts.URL+"/api/docs", "", "Content-Type", jsonCT)
 	if code != http.StatusCreated {
@@ -36,12 +38,17 @@ func TestCreateListGetRename(t *testing.T) {
 		t.Fatalf("title: got %q, want control characters removed and space trimmed: %q", b.Title, "Notes ontea")
 	}
 
+	if b.Role != "edit" || b.Links == nil || b.Links.Edit == b.Links.View {
+		t.Fatalf("POST: role %q, links %+v; want edit and two links", b.Role, b.Links)
+	}
+	key := strings.TrimPrefix(b.Links.Edit, "/d/")
+
 	// Edit b so that it is the most recently updated.
-	c := dial(t, ts, b.ID)
+	c := dial(t, ts, key)
 	c.join("c1", nil)
 	c.submit(0, 1, `["hello"]`)
 
-	code, body = do(t, "GET", ts.URL+"/api/docs", "")
+	code, body = do(t, "GET", ts.URL+"/api/docs", "", "Authorization", "Bearer "+testAdmin)
 	if code != http.StatusOK {
 		t.Fatalf("GET /api/docs: got %d (%s)", code, body)
 	}
@@ -55,31 +62,35 @@ func TestCreateListGetRename(t *testing.T) {
 		{ID: b.ID, Title: "Notes ontea", Rev: 1, Size: 5, Editors: &one},
 		{ID: a.ID, Title: "Untitled", Rev: 0, Size: 0, Editors: &zero},
 	}
-	if diff := cmp.Diff(want, list, cmpopts.IgnoreFields(docJSON{}, "Updated")); diff != "" {
+	if diff := cmp.Diff(want, list, cmpopts.IgnoreFields(docJSON{}, "Updated", "Role", "Links")); diff != "" {
 		t.Fatalf("list (-want +got):\n%s", diff)
 	}
 	if list[0].Updated.Before(list[1].Updated) {
 		t.Fatalf("list not most recently edited first: %v before %v", list[0].Updated, list[1].Updated)
 	}
 
-	text, rev := docText(t, ts, b.ID)
+	if list[0].Role != "admin" || list[0].Links.Edit != b.Links.Edit {
+		t.Fatalf("the administrator's list: role %q, links %+v", list[0].Role, list[0].Links)
+	}
+
+	text, rev := docText(t, ts, key)
 	if text != "hello" || rev != 1 {
 		t.Fatalf("GET doc: got %q at %d, want \"hello\" at 1", text, rev)
 	}
-	code, body = do(t, "GET", ts.URL+"/api/docs/"+b.ID+"?rev=0", "")
+	code, body = do(t, "GET", ts.URL+"/api/docs/"+key+"?rev=0", "")
 	var d0 docJSON
 	json.Unmarshal(body, &d0)
 	if code != http.StatusOK || d0.Text == nil || *d0.Text != "" || d0.Rev != 0 {
 		t.Fatalf("GET ?rev=0: got %d %s, want the empty text at rev 0", code, body)
 	}
 
-	code, body = do(t, "PATCH", ts.URL+"/api/docs/"+b.ID, `{"title":"Renamed"}`, "Content-Type", jsonCT)
+	code, body = do(t, "PATCH", ts.URL+"/api/docs/"+key, `{"title":"Renamed"}`, "Content-Type", jsonCT)
 	var r docJSON
 	json.Unmarshal(body, &r)
 	if code != http.StatusOK || r.Title != "Renamed" || r.Rev != 1 {
 		t.Fatalf("PATCH: got %d %s, want 200 with the new title", code, body)
 	}
-	code, body = do(t, "GET", ts.URL+"/api/docs/"+b.ID, "")
+	code, body = do(t, "GET", ts.URL+"/api/docs/"+key, "")
 	json.Unmarshal(body, &r)
 	if code != http.StatusOK || r.Title != "Renamed" {
 		t.Fatalf("GET after PATCH: got %d %s", code, body)
@@ -175,7 +186,8 @@ func TestOps(t *testing.T) {
 	_, ts := newTestServer(t, nil)
 	id := createDoc(t, ts)
 	c := dial(t, ts, id)
-	c.join("c1", nil)
+	_, joined := c.join("c1", nil)
+	me := joined.Client
 	ops := []string{`["a"]`, `[1,"b"]`, `[2,"c"]`, `[-1,2]`}
 	for i, op := range ops {
 		c.submit(i, i+1, op)
@@ -198,8 +210,8 @@ func TestOps(t *testing.T) {
 	}
 	for i, e := range all {
 		b, _ := json.Marshal(e.Op)
-		if e.Rev != i+1 || e.Seq != i+1 || e.Client != "c1" || string(b) != ops[i] || e.Time.IsZero() {
-			t.Errorf("entry %d: got %+v (op %s), want rev %d seq %d client c1 op %s", i, e, b, i+1, i+1, ops[i])
+		if e.Rev != i+1 || e.Seq != i+1 || e.Client != me || string(b) != ops[i] || e.Time.IsZero() {
+			t.Errorf("entry %d: got %+v (op %s), want rev %d seq %d client %s op %s", i, e, b, i+1, i+1, me, ops[i])
 		}
 	}
 	revs := func(es []entryJSON) []int {
@@ -230,7 +242,7 @@ func TestOps(t *testing.T) {
 }
 
 func TestHealthzMetrics(t *testing.T) {
-	_, ts := newTestServer(t, nil)
+	_, ts := newTestServer(t, func(c *testConfig) { c.AdminToken = testAdmin })
 	if code, body := do(t, "GET", ts.URL+"/healthz", ""); code != http.StatusOK {
 		t.Fatalf("healthz: got %d (%s)", code, body)
 	}
@@ -240,7 +252,10 @@ func TestHealthzMetrics(t *testing.T) {
 	c.submit(0, 1, `["x"]`)
 	c.submit(1, 2, `[1,"y"]`)
 
-	code, body := do(t, "GET", ts.URL+"/metrics", "")
+	if code, _ := do(t, "GET", ts.URL+"/metrics", ""); code != http.StatusUnauthorized {
+		t.Fatalf("metrics without the admin token: got %d, want 401", code)
+	}
+	code, body := do(t, "GET", ts.URL+"/metrics", "", "Authorization", "Bearer "+testAdmin)
 	if code != http.StatusOK {
 		t.Fatalf("metrics: got %d", code)
 	}

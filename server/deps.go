@@ -19,6 +19,10 @@ import (
 type Docs interface {
 	CreateDoc(ctx context.Context, title string) (store.Doc, error)
 	GetDoc(ctx context.Context, id string) (store.Doc, error)
+	// DocByToken finds the document one of whose links ends in token.
+	DocByToken(ctx context.Context, token string) (store.Doc, error)
+	// ReissueLink gives the document a new edit or view token.
+	ReissueLink(ctx context.Context, id string, which store.Link) (store.Doc, error)
 	ListDocs(ctx context.Context) ([]store.Doc, error)
 	RenameDoc(ctx context.Context, id, title string) (store.Doc, error)
 	DeleteDoc(ctx context.Context, id string) error

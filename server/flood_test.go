@@ -71,7 +71,7 @@ func TestFloodOfOldRevisionsDoesNotStallHonestEditors(t *testing.T) {
 	honest := make([]*client.Client, 3)
 	for i := range honest {
 		c, err := client.Dial(ctx, client.Config{
-			URL: ts.URL, Doc: id, Client: fmt.Sprintf("honest-%d", i), Name: fmt.Sprintf("Honest %d", i),
+			URL: ts.URL, Doc: id, Name: fmt.Sprintf("Honest %d", i),
 			Logger: testLogger(), MaxReconnects: 5,
 		})
 		if err != nil {
@@ -232,7 +232,7 @@ func prefillFlood(ctx context.Context, t *testing.T, dir string) string {
 	if err := db.Close(); err != nil {
 		t.Fatalf("close store: %v", err)
 	}
-	return d.ID
+	return d.EditToken
 }
 
 // smallEdit inserts or deletes 1 to 3 characters at a random character
@@ -273,7 +273,7 @@ func (p *presenceFlood) run(base, doc string, stop <-chan struct{}) {
 	}
 	defer ws.Close()
 	ws.SetWriteDeadline(time.Now().Add(time.Minute))
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","client":"flood-presence","name":"P"}`)); err != nil {
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"flood-presence","name":"P"}`)); err != nil {
 		p.err = err
 		return
 	}
@@ -354,7 +354,7 @@ func (j *joinFlood) cycle(base, doc string) error {
 	// Deadlines only guard against a hang.
 	ws.SetWriteDeadline(time.Now().Add(time.Minute))
 	ws.SetReadDeadline(time.Now().Add(time.Minute))
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","client":"flood-join","name":"J","rev":0}`)); err != nil {
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"flood-join","name":"J","rev":0}`)); err != nil {
 		return err
 	}
 	// The catch-up: one op message per revision, then joined. The frames

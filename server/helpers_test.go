@@ -40,7 +40,9 @@ type testConfig struct {
 // server over it, as main does. The caller closes the server, then the
 // store.
 func wireServer(ctx context.Context, dir string, mod func(*testConfig)) (*Server, *store.DB, error) {
-	tc := testConfig{Config: Config{Logger: testLogger()}}
+	// Every test runs from 127.0.0.1: the limits per address are off
+	// unless a test sets them.
+	tc := testConfig{Config: Config{Logger: testLogger(), MaxSocketsPerAddr: -1, CreatePerMinute: -1, HTTPRate: -1}}
 	if mod != nil {
 		mod(&tc)
 	}
@@ -48,6 +50,12 @@ func wireServer(ctx context.Context, dir string, mod func(*testConfig)) (*Server
 	db, err := store.Open(ctx, filepath.Join(dir, "tandem.db"))
 	if err != nil {
 		return nil, nil, err
+	}
+	if tc.IdentityKey == nil { // as main does: ids outlive restarts
+		if tc.IdentityKey, err = db.Secret(ctx, "identity", 32); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 	}
 	srv, err := New(tc.Config, Deps{Docs: db, Health: db, Sessions: session.NewManager(db, tc.Session)})
 	if err != nil {
@@ -96,6 +104,25 @@ func startTestServer(t *testing.T, dir string, mod func(*testConfig)) (*Server, 
 // do sends an HTTP request; hdr holds extra headers as name, value pairs.
 func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	t.Helper()
+	code, b, _ := doReq(t, method, url, body, nil, hdr...)
+	return code, b
+}
+
+// doWith is do with a hook that adjusts the request (its Host, say).
+func doWith(t *testing.T, method, url, body string, mod func(*http.Request), hdr ...string) (int, []byte) {
+	t.Helper()
+	code, b, _ := doReq(t, method, url, body, mod, hdr...)
+	return code, b
+}
+
+// doFull is do that also returns the answer's headers.
+func doFull(t *testing.T, method, url, body string, hdr ...string) (int, []byte, http.Header) {
+	t.Helper()
+	return doReq(t, method, url, body, nil, hdr...)
+}
+
+func doReq(t *testing.T, method, url, body string, mod func(*http.Request), hdr ...string) (int, []byte, http.Header) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -107,6 +134,9 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	if mod != nil {
+		mod(req)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -116,13 +146,21 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, []byte) {
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, url, err)
 	}
-	return res.StatusCode, b
+	return res.StatusCode, b, res.Header
 }
 
 const jsonCT = "application/json"
 
-// createDoc creates a document and returns its id.
+// createDoc creates a document and returns its edit token, which opens it
+// with every right where a URL takes {id}.
 func createDoc(t *testing.T, ts *httptest.Server) string {
+	t.Helper()
+	return createDocLinks(t, ts).Edit
+}
+
+// createDocLinks creates a document and returns its id and tokens (not
+// paths).
+func createDocLinks(t *testing.T, ts *httptest.Server) docKeys {
 	t.Helper()
 	code, body := do(t, "POST", ts.URL+"/api/docs", `{"title":"test"}`, "Content-Type", jsonCT)
 	if code != http.StatusCreated {
@@ -132,8 +170,14 @@ func createDoc(t *testing.T, ts *httptest.Server) string {
 	if err := json.Unmarshal(body, &d); err != nil {
 		t.Fatalf("create doc: %v", err)
 	}
-	return d.ID
+	if d.Links == nil || !strings.HasPrefix(d.Links.Edit, "/d/") || !strings.HasPrefix(d.Links.View, "/d/") {
+		t.Fatalf("create doc: links %+v", d.Links)
+	}
+	return docKeys{ID: d.ID, Edit: strings.TrimPrefix(d.Links.Edit, "/d/"), View: strings.TrimPrefix(d.Links.View, "/d/")}
 }
+
+// docKeys are a document's id and the tokens of its links.
+type docKeys struct{ ID, Edit, View string }
 
 // errorCode decodes an error body and returns its code.
 func errorCode(t *testing.T, body []byte) string {
@@ -251,11 +295,19 @@ func (w *wsClient) expectClose(code int) []wire.Message {
 	return nil
 }
 
-// join sends a join and reads up to joined; it returns the messages before
-// joined (snapshot or catch-up ops) and joined itself.
+// secretOf makes a well-formed client secret from a short name, so that
+// a test can rejoin as the same client.
+func secretOf(name string) string {
+	s := "s-" + name + strings.Repeat("0", 22)
+	return s[:max(22, len(name)+2)]
+}
+
+// join sends a join as the client holding secretOf(client) and reads up to
+// joined; it returns the messages before joined (snapshot or catch-up ops)
+// and joined itself. joined.Client is the client's public id.
 func (w *wsClient) join(client string, rev *int) ([]wire.Message, wire.Message) {
 	w.t.Helper()
-	m := map[string]any{"type": "join", "client": client, "name": "N " + client, "color": "#123"}
+	m := map[string]any{"type": "join", "secret": secretOf(client), "name": "N " + client, "color": "#123"}
 	if rev != nil {
 		m["rev"] = *rev
 	}
@@ -322,4 +374,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("gave up waiting for %s", what)
+}
+
+// docID returns the id of the document key opens.
+func docID(t *testing.T, ts *httptest.Server, key string) string {
+	t.Helper()
+	code, body := do(t, "GET", ts.URL+"/api/docs/"+key, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET doc: %d %s", code, body)
+	}
+	var d docJSON
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.ID
 }

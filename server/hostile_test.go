@@ -78,7 +78,7 @@ func TestHostileClient(t *testing.T) {
 	goods := make([]*client.Client, 3)
 	for i := range goods {
 		c, err := client.Dial(ctx, client.Config{
-			URL: ts.URL, Doc: id, Client: "good-" + strconv.Itoa(i), Name: "Good " + strconv.Itoa(i),
+			URL: ts.URL, Doc: id, Name: "Good " + strconv.Itoa(i),
 			Color: "#3a3", Logger: testLogger(), MaxReconnects: 5,
 		})
 		if err != nil {
@@ -103,7 +103,7 @@ func TestHostileClient(t *testing.T) {
 
 	h := &hostile{
 		t: t, ts: ts, doc: id, seed: seed, rng: rand.New(rand.NewPCG(seed, 0)),
-		texts: map[int]string{0: ""}, ids: map[string]*hostileID{}, outcomes: map[string]int{},
+		texts: map[int]string{0: ""}, ids: map[string]*hostileID{}, names: map[string]string{}, outcomes: map[string]int{},
 	}
 	h.run(maxMessages, budget)
 	halt()
@@ -164,8 +164,12 @@ func TestHostileClient(t *testing.T) {
 		}
 		delete(seqs, c.ID())
 	}
+	public := map[string]string{}
+	for pub, name := range h.names {
+		public[name] = pub
+	}
 	for name, hid := range h.ids {
-		got := seqs[name]
+		got := seqs[public[name]]
 		if len(got) != len(hid.revOf) {
 			t.Fatalf("seed %d: hostile id %s: %d log entries, %d acknowledged", seed, name, len(got), len(hid.revOf))
 		}
@@ -174,7 +178,7 @@ func TestHostileClient(t *testing.T) {
 				t.Fatalf("seed %d: hostile id %s seq %d: log says revision %d, ack said %d", seed, name, s, got[s], r)
 			}
 		}
-		delete(seqs, name)
+		delete(seqs, public[name])
 	}
 	for name, got := range seqs {
 		t.Fatalf("seed %d: the log has %d ops of unknown client %q", seed, len(got), name)
@@ -323,6 +327,7 @@ type hostile struct {
 	rev   int
 	texts map[int]string
 	ids   map[string]*hostileID
+	names map[string]string // public id (from joined) -> the name ids is keyed by
 
 	sent, dials, applied int
 	outcomes             map[string]int
@@ -519,6 +524,10 @@ func (h *hostile) do(s step) {
 				h.failf("%s: joined says the highest seq of %s is %d; its acks say %d", s.desc, s.joinID, *m.Seq, want)
 			}
 			h.joined, h.id = true, s.joinID
+			if prev, ok := h.names[m.Client]; ok && prev != s.joinID {
+				h.failf("%s: %s and %s have the same public id %s", s.desc, prev, s.joinID, m.Client)
+			}
+			h.names[m.Client] = s.joinID
 			joins++
 		case wire.TypeAck:
 			if h.onAck(s, m) {
@@ -589,7 +598,7 @@ func (h *hostile) onOp(s step, m wire.Message) {
 	if *m.Rev != h.rev+1 {
 		h.failf("%s: op of revision %d after %d", s.desc, *m.Rev, h.rev)
 	}
-	if hid := h.ids[m.Client]; hid != nil {
+	if hid := h.ids[h.names[m.Client]]; hid != nil {
 		// One of the hostile ids: it came with an ack before.
 		if r, ok := hid.revOf[*m.Seq]; !ok || r != *m.Rev {
 			h.failf("%s: op %s/%d at revision %d, never acknowledged as such (ack: %d, %v)", s.desc, m.Client, *m.Seq, *m.Rev, r, ok)
@@ -699,15 +708,16 @@ var (
 	badJSON = []string{`nonsense`, `{"type":"join"`, `{`, `}`, ``, `{"type":"op",}`, "\x00", `tru`, `"unterminated`,
 		`{"type":"op","rev":01}`, `{'type':'op'}`, strings.Repeat("[", 10001)}
 	wrongShapes = []string{`{"type":5}`, `[]`, `[1,2]`, `null`, `42`, `"op"`, `true`, `{}`, `{"type":null}`,
-		`{"type":"op","rev":"1"}`, `{"type":"join","client":5}`, `{"type":"op","seq":1.5}`, `{"type":"op","seq":"1"}`,
+		`{"type":"op","rev":"1"}`, `{"type":"join","name":5}`, `{"type":"op","seq":1.5}`, `{"type":"op","seq":"1"}`,
 		`{"type":"presence","rev":1e400}`, `{"type":"op","seq":99999999999999999999}`, `{"type":"op","rev":1.0}`,
 		`{"type":["op"]}`, `{"type":{"a":1}}`, `{"type":"join","name":7}`, `{"type":"join","color":[]}`,
 		`{"x":` + strings.Repeat(`{"x":`, 300) + `1` + strings.Repeat("}", 301)}
 	unknownTypes = []string{"ack", "joined", "snapshot", "leave", "error", "OP", "Join", " join", "op ", "ping",
 		"\u0000", "😀", strings.Repeat("t", 300)}
-	badClients = []string{"", " ", "a b", "é", strings.Repeat("a", 65), "a\u0000", "a/b", "<script>", "good-0 ", "😀"}
-	badColors  = []string{"red", "#12", "#1234", "#12345g", "#", " #123", "#123 ", "#1234567", "#ggg", "888"}
-	badNames   = []string{strings.Repeat("n", 65), strings.Repeat("😀", 33), strings.Repeat("é", 65),
+	badSecrets = []string{" ", "short", strings.Repeat("a", 21), strings.Repeat("a", 65), strings.Repeat("é", 22),
+		strings.Repeat("a", 21) + ".", strings.Repeat("a", 21) + "\u0000", "<script>" + strings.Repeat("a", 20), strings.Repeat("😀", 11)}
+	badColors = []string{"red", "#12", "#1234", "#12345g", "#", " #123", "#123 ", "#1234567", "#ggg", "888"}
+	badNames  = []string{strings.Repeat("n", 65), strings.Repeat("😀", 33), strings.Repeat("é", 65),
 		strings.Repeat("\u2028", 65)}
 	goodNames = []string{"", "Ada", strings.Repeat("n", 64), strings.Repeat("😀", 32),
 		strings.Repeat("\u0007", 100) + "bell", "tab\tand\nnewline\u0085" + strings.Repeat("x", 40), "<b>bold</b>"}
@@ -745,7 +755,7 @@ func (h *hostile) next() step {
 	}
 	switch k := rng.IntN(40); {
 	case k < 2:
-		return one("second join", `{"type":"join","client":`+jsonString(pick(rng, "hostile", "x", "", "a b"))+`}`, wire.CodeAlreadyJoined)
+		return one("second join", `{"type":"join","name":`+jsonString(pick(rng, "hostile", "x", "", "a b"))+`}`, wire.CodeAlreadyJoined)
 	case k < 22:
 		return h.op()
 	case k < 32:
@@ -760,7 +770,7 @@ func (h *hostile) anyState() step {
 	rng := h.rng
 	switch rng.IntN(3) {
 	case 0:
-		return step{desc: "binary frame", frames: [][]byte{[]byte(`{"type":"join","client":"b"}`)}, binary: true, want: []string{wire.CodeBinaryFrame}}
+		return step{desc: "binary frame", frames: [][]byte{[]byte(`{"type":"join","name":"b"}`)}, binary: true, want: []string{wire.CodeBinaryFrame}}
 	case 1:
 		n := hostileMaxMessage + 1 + rng.IntN(readSlack-100)
 		msg := string(opFrame("0", "1", `["`+strings.Repeat("x", n)+`"]`))
@@ -790,20 +800,24 @@ func (h *hostile) junk() step {
 
 func (h *hostile) badJoin() step {
 	rng := h.rng
-	switch rng.IntN(3) {
+	switch rng.IntN(4) {
 	case 0:
-		return one("join, bad client", `{"type":"join","client":`+jsonString(pick(rng, badClients...))+`}`, wire.CodeBadClient)
+		// Ids are the server's: a join naming one, even a well-formed
+		// one (another client's public id), is refused.
+		return one("join naming a client", `{"type":"join","client":`+jsonString(pick(rng, "hostile", "a", "good-0"))+`}`, wire.CodeBadClient)
+	case 3:
+		return one("join, bad secret", `{"type":"join","secret":`+jsonString(pick(rng, badSecrets...))+`}`, wire.CodeBadClient)
 	case 1:
-		return one("join, bad color", `{"type":"join","client":"hostile","color":`+jsonString(pick(rng, badColors...))+`}`, wire.CodeBadMessage)
+		return one("join, bad color", `{"type":"join","name":"hostile","color":`+jsonString(pick(rng, badColors...))+`}`, wire.CodeBadMessage)
 	default:
-		return one("join, bad name", `{"type":"join","client":"hostile","name":`+jsonString(pick(rng, badNames...))+`}`, wire.CodeBadMessage)
+		return one("join, bad name", `{"type":"join","name":"hostile","name":`+jsonString(pick(rng, badNames...))+`}`, wire.CodeBadMessage)
 	}
 }
 
 func (h *hostile) goodJoin() step {
 	rng := h.rng
-	id := pick(rng, "hostile", "hostile", "h.2", "h:3.x-y")
-	m := map[string]any{"type": "join", "client": id}
+	id := pick(rng, "hostile", "hostile", "h2", "h3-x_y")
+	m := map[string]any{"type": "join", "secret": secretOf(id)}
 	if rng.IntN(2) == 0 {
 		m["name"] = pick(rng, goodNames...)
 	}
@@ -1122,20 +1136,20 @@ func TestPresenceInsideAPairOverSockets(t *testing.T) {
 	id := createDoc(t, ts)
 	a, b := dial(t, ts, id), dial(t, ts, id)
 	a.join("a", nil)
-	b.join("b", nil)
+	_, jb := b.join("b", nil)
 	a.submit(0, 1, `["a😀b😀"]`)
 	b.next(wire.TypeOp)
 	b.sendRaw(`{"type":"presence","rev":1,"sel":[[2,5],[0,2],[6,3]]}`)
 	p := a.next(wire.TypePresence)
 	want := []wire.Range{{1, 4}, {0, 1}, {6, 3}}
-	if p.Client != "b" || fmt.Sprint(p.Sel) != fmt.Sprint(want) {
+	if p.Client != jb.Client || fmt.Sprint(p.Sel) != fmt.Sprint(want) {
 		t.Fatalf("relayed %+v, want b at %v", p, want)
 	}
 	c := dial(t, ts, id)
 	_, joined := c.join("c", nil)
 	found := false
 	for _, peer := range joined.Peers {
-		if peer.Client == "b" {
+		if peer.Client == jb.Client {
 			found = true
 			if fmt.Sprint(peer.Sel) != fmt.Sprint(want) {
 				t.Fatalf("joined.peers has b at %v, want %v", peer.Sel, want)
@@ -1157,7 +1171,7 @@ func TestJoinRevisionsWithoutCatchUp(t *testing.T) {
 	a.submit(0, 1, `["hi"]`)
 	for i, rev := range []string{`2`, `4611686018427387904`, `9223372036854775807`, `-1`, `-9223372036854775808`, `null`} {
 		c := dial(t, ts, id)
-		c.sendRaw(`{"type":"join","client":"c` + strconv.Itoa(i) + `","rev":` + rev + `}`)
+		c.sendRaw(`{"type":"join","name":"c` + strconv.Itoa(i) + `","rev":` + rev + `}`)
 		m := c.next(wire.TypeSnapshot)
 		if *m.Text != "hi" || *m.Rev != 1 {
 			t.Fatalf("rev %s: snapshot %+v, want \"hi\" at 1", rev, m)
@@ -1168,7 +1182,7 @@ func TestJoinRevisionsWithoutCatchUp(t *testing.T) {
 	}
 	for _, rev := range []string{`1.0`, `1e0`, `"1"`, `9223372036854775808`, `[1]`} {
 		c := dial(t, ts, id)
-		c.sendRaw(`{"type":"join","client":"d","rev":` + rev + `}`)
+		c.sendRaw(`{"type":"join","name":"d","rev":` + rev + `}`)
 		c.expectError(wire.CodeBadMessage)
 		c.sendRaw(probe) // still not joined
 		c.expectError(wire.CodeNotJoined)
@@ -1183,7 +1197,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	srv, ts := newTestServer(t, func(c *testConfig) { c.RateLimit = -1 })
 	id := createDoc(t, ts)
 	a := dial(t, ts, id)
-	a.join("a", nil)
+	_, ja := a.join("a", nil)
 	const n = 300
 	for i := range n { // pipelined: one ack each, in order
 		op := `["a"]`
@@ -1208,7 +1222,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 			t.Fatalf("catch-up from %d: %d messages, joined at %d; want %d ops, joined at %d", from, len(before), *joined.Rev, n-from, n)
 		}
 		for i, m := range before {
-			if m.Type != wire.TypeOp || *m.Rev != from+i+1 || m.Client != "a" || *m.Seq != from+i+1 {
+			if m.Type != wire.TypeOp || *m.Rev != from+i+1 || m.Client != ja.Client || *m.Seq != from+i+1 {
 				t.Fatalf("catch-up from %d: message %d is %+v", from, i, m)
 			}
 		}
@@ -1225,7 +1239,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	a2.expectClose(wire.CloseTooSlow)
 	a3 := dial(t, ts, id)
 	before, _ := a3.join("a", wire.IntPtr(0))
-	if len(before) != n || before[0].Client != "a" || *before[0].Seq != 1 || *before[0].Rev != 1 {
+	if len(before) != n || before[0].Client != ja.Client || *before[0].Seq != 1 || *before[0].Rev != 1 {
 		t.Fatalf("rejoin from 0: %d ops, first %+v; want %d starting with a's seq 1", len(before), before[0], n)
 	}
 	// An op based on revision 1: stale, nothing written.
@@ -1241,7 +1255,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 	// interval (50 ms), so that a relay of the first, were it taken, would
 	// come before the second rather than be replaced by it.
 	b2 := dial(t, ts, id)
-	b2.join("b", wire.IntPtr(n))
+	_, jb := b2.join("b", wire.IntPtr(n))
 	b2.sendRaw(`{"type":"presence","rev":1,"sel":[[1,0]]}`)
 	time.Sleep(200 * time.Millisecond)
 	b2.sendRaw(`{"type":"presence","rev":` + strconv.Itoa(n) + `,"sel":[[2,2]]}`)
@@ -1250,7 +1264,7 @@ func TestFarPastAfterTheHubRestarts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("waiting for b's presence: %v", err)
 		}
-		if p.Type != wire.TypePresence || p.Client != "b" || len(p.Sel) == 0 {
+		if p.Type != wire.TypePresence || p.Client != jb.Client || len(p.Sel) == 0 {
 			continue // b's arrivals
 		}
 		if want := (wire.Range{2, 2}); len(p.Sel) != 1 || p.Sel[0] != want {
@@ -1316,7 +1330,7 @@ func TestDeleteDuringCatchUp(t *testing.T) {
 			deleted <- err
 		}()
 		for i, j := range joiners {
-			j.sendRaw(`{"type":"join","client":"j` + strconv.Itoa(i) + `","rev":0}`)
+			j.sendRaw(`{"type":"join","name":"j` + strconv.Itoa(i) + `","rev":0}`)
 		}
 		for i, j := range joiners {
 			msgs := j.expectClose(wire.CloseNotFound)
@@ -1347,7 +1361,7 @@ func TestDeleteDuringCatchUp(t *testing.T) {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		late := dial(t, ts, id)
-		late.sendRaw(`{"type":"join","client":"late","rev":0}`)
+		late.sendRaw(`{"type":"join","name":"late","rev":0}`)
 		late.expectError(wire.CodeNotFound)
 		late.expectClose(wire.CloseNotFound)
 	}
@@ -1431,8 +1445,8 @@ func TestNoGoroutineLeak(t *testing.T) {
 		id, gone := createDoc(t, ts), createDoc(t, ts)
 
 		var goods []*client.Client
-		for i := range 3 {
-			c, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: id, Client: "g" + strconv.Itoa(i), Logger: testLogger()})
+		for range 3 {
+			c, err := client.Dial(ctx, client.Config{URL: ts.URL, Doc: id, Logger: testLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1467,7 +1481,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		onGone.expectClose(wire.CloseNotFound)
 		unknown := dial(t, ts, "nope")
-		unknown.sendRaw(`{"type":"join","client":"u"}`)
+		unknown.sendRaw(`{"type":"join","name":"u"}`)
 		unknown.expectClose(wire.CloseNotFound)
 
 		// Shut down with sockets open; they answer the close frames.

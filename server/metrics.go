@@ -81,3 +81,13 @@ func (s *Server) metrics(c echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", []byte(b.String()))
 }
+
+// MetricsHandler serves /metrics alone, for a separate listen address
+// (Config.MetricsSeparate); it asks for no token.
+func (s *Server) MetricsHandler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.GET("/metrics", s.metrics)
+	return e
+}

@@ -3,6 +3,8 @@ package server
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/olahol/melody"
@@ -32,8 +34,15 @@ const maxInflight = 16
 // server's message handler, which alone touches conn and lim; the
 // disconnect handler runs on that same goroutine afterwards.
 type peer struct {
-	doc    string
-	budget int // bytes that may wait in queue
+	doc    string // the document's id
+	key    string // the token (or, for the administrator, id) it came with
+	role   role
+	addr   string // the client address its socket is counted against
+	budget int    // bytes that may wait in queue
+
+	joined          atomic.Bool // a join succeeded (read by the join timer)
+	joinTimer       *time.Timer
+	refuseOnConnect string // an error to refuse the socket with once connected
 
 	mu       sync.Mutex
 	s        *melody.Session // set by the connect handler, before any Send

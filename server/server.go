@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,49 @@ type Config struct {
 	// App serves the browser app for every path outside the API; nil
 	// serves none.
 	App http.Handler
+
+	// AdminToken, if set, is the administrator's bearer token: it lists
+	// every document, reads /metrics, and opens any document by its id.
+	AdminToken string
+	// PublicURL is the address people open, e.g. https://edit.example.com:
+	// its host is served besides loopback names and its origin is allowed.
+	PublicURL string
+	// AllowedHosts lists more Host names to serve.
+	AllowedHosts []string
+	// CreateClosed: creating a document needs the admin token, or a user
+	// named in UserHeader by a trusted proxy. Otherwise anyone may.
+	CreateClosed bool
+	// UserHeader is the header a trusted proxy names its signed-in user in
+	// (default X-Forwarded-User).
+	UserHeader string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// X-Forwarded-Proto and UserHeader are believed.
+	TrustedProxies []netip.Prefix
+	// MetricsSeparate: /metrics is not on Handler but on MetricsHandler,
+	// for a separate listen address, without the admin token.
+	MetricsSeparate bool
+	// Limits per client address (zero: the default; negative: none):
+	// open WebSockets (default 64), documents created per minute (default
+	// 60), HTTP requests per second (default 20, burst HTTPBurst, default
+	// 200).
+	MaxSocketsPerAddr int
+	CreatePerMinute   int
+	HTTPRate          float64
+	HTTPBurst         int
+	// JoinTimeout closes a socket that has not joined in time (default
+	// 10 s).
+	JoinTimeout time.Duration
+	// Legacy accepts the original protocol sketch, which the shared
+	// comparison harness speaks: a document's id opens it for editing
+	// without a token, and a join may name its client id, which is taken as
+	// given (no secret). Anyone who learns an id can then edit that
+	// document or act as that client: for benchmarks on loopback only
+	// (main refuses it on any other address).
+	Legacy bool
+	// IdentityKey derives clients' public ids from their secrets; it must
+	// outlive restarts (main keeps it in the store). Nil: a random key for
+	// this process.
+	IdentityKey []byte
 }
 
 // Defaults.
@@ -61,6 +105,13 @@ const (
 	DefaultMaxBody      = 1 << 20
 	DefaultReadTimeout  = 30 * time.Second
 	DefaultWriteTimeout = 60 * time.Second
+
+	DefaultMaxSocketsPerAddr = 64
+	DefaultCreatePerMinute   = 60
+	DefaultHTTPRate          = 20
+	DefaultHTTPBurst         = 200
+	DefaultJoinTimeout       = 10 * time.Second
+	DefaultUserHeader        = "X-Forwarded-User"
 )
 
 func (c *Config) setDefaults() {
@@ -101,6 +152,26 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.MaxSocketsPerAddr = orDefault(c.MaxSocketsPerAddr, DefaultMaxSocketsPerAddr)
+	c.CreatePerMinute = orDefault(c.CreatePerMinute, DefaultCreatePerMinute)
+	c.HTTPRate = orDefault(c.HTTPRate, DefaultHTTPRate)
+	c.HTTPBurst = orDefault(c.HTTPBurst, DefaultHTTPBurst)
+	c.JoinTimeout = orDefault(c.JoinTimeout, DefaultJoinTimeout)
+	if c.UserHeader == "" {
+		c.UserHeader = DefaultUserHeader
+	}
+	if len(c.IdentityKey) == 0 {
+		c.IdentityKey = make([]byte, 32)
+		rand.Read(c.IdentityKey)
+	}
+}
+
+// orDefault: zero takes the default, negative means none (kept negative).
+func orDefault[T int | float64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Server is Tandem's HTTP and WebSocket front: the JSON API, the WebSocket
@@ -115,6 +186,8 @@ type Server struct {
 	ws       *melody.Melody
 	echo     *echo.Echo
 	http     httpStats
+	public   *url.URL // Config.PublicURL, parsed; nil if none
+	limits   *addrLimits
 
 	mu      sync.Mutex
 	closing bool
@@ -133,7 +206,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
+	var public *url.URL
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("server: public URL %q: want http(s)://host[:port]", cfg.PublicURL)
+		}
+		public = u
+	}
 	s := &Server{
+		public:   public,
+		limits:   newAddrLimits(&cfg),
 		cfg:      cfg,
 		log:      cfg.Logger,
 		docs:     deps.Docs,
@@ -199,27 +282,4 @@ func (s *Server) close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("server: close websockets: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// originAllowed accepts a request without Origin (not from a browser), one
-// whose Origin names the request's own host, and one listed in
-// Config.AllowedOrigins.
-func (s *Server) originAllowed(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
-		return false // includes "null", sent by sandboxed and file:// pages
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, a := range s.cfg.AllowedOrigins {
-		if strings.EqualFold(a, o) || strings.EqualFold(a, u.Host) {
-			return true
-		}
-	}
-	return false
 }

@@ -140,7 +140,7 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	if err := conn.(*net.TCPConn).SetReadBuffer(16 << 10); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(conn, "GET /api/docs/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", d.ID)
+	fmt.Fprintf(conn, "GET /api/docs/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", d.EditToken)
 	time.Sleep(4 * writeTimeout) // not reading
 
 	start := time.Now()
@@ -234,7 +234,7 @@ func TestOpsPagesBoundedInBytes(t *testing.T) {
 	var all []entry
 	from := 1
 	for range 10 { // a bound: two pages are expected
-		code, body := do(t, "GET", fmt.Sprintf("%s/api/docs/%s/ops?from=%d", ts.URL, d.ID, from), "")
+		code, body := do(t, "GET", fmt.Sprintf("%s/api/docs/%s/ops?from=%d", ts.URL, d.EditToken, from), "")
 		if code != http.StatusOK {
 			t.Fatalf("ops from %d: %d %.200s", from, code, body)
 		}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
 	"golang.org/x/time/rate"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/wire"
@@ -50,15 +52,12 @@ func (s *Server) newMelody() *melody.Melody {
 		p.s = ms
 		p.pump() // a Close that came before the connection was set up
 		p.mu.Unlock()
+		s.onConnect(p)
 	})
 	m.HandleMessage(s.onMessage)
 	m.HandleMessageBinary(func(ms *melody.Session, _ []byte) {
 		p := peerOf(ms)
-		if p.isClosing() {
-			return
-		}
-		if !p.lim.Allow() {
-			s.refuse(p, wire.CodeRateLimited, "more than the allowed messages per second", nil)
+		if p.isClosing() || !s.pace(p) {
 			return
 		}
 		s.refuse(p, wire.CodeBinaryFrame, "binary frames are not part of the protocol", nil)
@@ -79,6 +78,9 @@ func (s *Server) newMelody() *melody.Melody {
 	})
 	m.HandleDisconnect(func(ms *melody.Session) {
 		p := peerOf(ms)
+		if p.joinTimer != nil {
+			p.joinTimer.Stop()
+		}
 		p.disconnected()
 		if p.conn != nil {
 			p.conn.Leave()
@@ -89,20 +91,33 @@ func (s *Server) newMelody() *melody.Melody {
 
 func peerOf(ms *melody.Session) *peer { return ms.MustGet(peerKey).(*peer) }
 
-// handleWS upgrades GET /api/docs/{id}/ws. The Origin is checked before the
-// upgrade, so that a foreign page gets a plain 403. An unknown document is
-// reported after the join (error not_found, close 4004), because a browser
-// cannot read the status of a refused upgrade.
+// handleWS upgrades GET /api/docs/{key}/ws. The Origin is checked before
+// the upgrade, so that a foreign page gets a plain 403. An unknown key is
+// reported after the join (error not_found, close 4004), and too many
+// sockets from one address after the upgrade (too_many_connections, close
+// 1008), because a browser cannot read the status of a refused upgrade.
 func (s *Server) handleWS(c echo.Context) error {
 	r := c.Request()
 	if !s.originAllowed(r) {
 		return apiErrorf(codeForbidden, "origin %q is not allowed", r.Header.Get("Origin"))
 	}
-	lim := rate.NewLimiter(rate.Inf, 0)
+	p := &peer{budget: s.cfg.SendBudget, lim: rate.NewLimiter(rate.Inf, 0), addr: s.clientAddr(r)}
 	if s.cfg.RateLimit > 0 {
-		lim = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
+		p.lim = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
 	}
-	p := &peer{doc: c.Param("id"), budget: s.cfg.SendBudget, lim: lim}
+	a, err := s.resolveParam(c)
+	switch {
+	case err == nil:
+		p.doc, p.key, p.role = a.doc.ID, a.key, a.role
+	case errors.Is(err, oplog.ErrNotFound):
+		// p.doc stays empty: the join is refused with not_found.
+	default:
+		return err
+	}
+	counted := s.limits.openSocket(p.addr)
+	if counted {
+		defer s.limits.closeSocket(p.addr)
+	}
 
 	s.mu.Lock()
 	if s.closing {
@@ -119,6 +134,9 @@ func (s *Server) handleWS(c echo.Context) error {
 		s.sockets.Done()
 	}()
 
+	if !counted {
+		p.refuseOnConnect = wire.CodeTooManyConnections
+	}
 	// HandleRequestWithKeys returns when the connection has ended.
 	w := &hijacker{ResponseWriter: c.Response(), p: p, linger: s.cfg.WriteWait}
 	if err := s.ws.HandleRequestWithKeys(w, r, map[string]any{peerKey: p}); err != nil {
@@ -130,11 +148,43 @@ func (s *Server) handleWS(c echo.Context) error {
 	return nil
 }
 
+// onConnect runs when a socket is set up: it refuses one over its
+// address's limit, and closes any that has not joined within JoinTimeout.
+func (s *Server) onConnect(p *peer) {
+	switch {
+	case p.refuseOnConnect == wire.CodeTooManyConnections:
+		s.refuse(p, wire.CodeTooManyConnections, fmt.Sprintf("more than %d connections from your address", s.cfg.MaxSocketsPerAddr), nil)
+	case s.cfg.JoinTimeout > 0:
+		p.joinTimer = time.AfterFunc(s.cfg.JoinTimeout, func() {
+			if !p.joined.Load() {
+				s.refuse(p, wire.CodeJoinTimeout, fmt.Sprintf("no join within %v", s.cfg.JoinTimeout), nil)
+			}
+		})
+	}
+}
+
+// revoke closes the sockets of document doc that joined through token,
+// which no longer opens it.
+func (s *Server) revoke(doc, token string) {
+	s.mu.Lock()
+	var gone []*peer
+	for p := range s.peers {
+		if p.doc == doc && p.key == token {
+			gone = append(gone, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range gone {
+		s.refuse(p, wire.CodeLinkRevoked, "this link was revoked; ask for a new one", nil)
+	}
+}
+
 // inbound is a client message as received. Op and Sel stay raw so that a
 // malformed op or selection gets its own error code rather than bad_message.
 type inbound struct {
 	Type   string          `json:"type"`
 	Client string          `json:"client"`
+	Secret string          `json:"secret"`
 	Name   string          `json:"name"`
 	Color  string          `json:"color"`
 	Rev    *int            `json:"rev"`
@@ -149,8 +199,7 @@ func (s *Server) onMessage(ms *melody.Session, data []byte) {
 	if p.isClosing() {
 		return // the close frame is on its way; nothing more is read
 	}
-	if !p.lim.Allow() {
-		s.refuse(p, wire.CodeRateLimited, "more than the allowed messages per second", nil)
+	if !s.pace(p) {
 		return
 	}
 	if int64(len(data)) > s.cfg.MaxMessage {
@@ -199,14 +248,38 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.refuse(p, wire.CodeAlreadyJoined, "this socket has already joined", nil)
 		return
 	}
-	// Every connection may edit until share links decide otherwise; the
-	// core checks the rights on every op.
-	rights := session.Rights{Edit: true}
-	conn, err := s.sessions.Join(p.doc, p, &wire.Message{Type: wire.TypeJoin, Client: in.Client, Name: in.Name, Color: in.Color, Rev: in.Rev}, rights)
+	if p.doc == "" {
+		s.refuse(p, wire.CodeNotFound, "no such document, or the link was revoked", nil)
+		return
+	}
+	msg := &wire.Message{Type: wire.TypeJoin, Name: in.Name, Color: in.Color, Rev: in.Rev}
+	switch {
+	case in.Client != "" && s.cfg.Legacy && in.Secret == "":
+		// The sketch's join: the id as given (session.ParseJoin checks
+		// its form), no secret.
+		msg.Client = in.Client
+	case in.Client != "":
+		s.refuse(p, wire.CodeBadClient, "the server issues client ids: send no client, and the secret from joined when rejoining", nil)
+		return
+	case in.Secret == "":
+		msg.Secret = newSecret()
+	case !wire.ValidSecret(in.Secret):
+		s.refuse(p, wire.CodeBadClient, "secret must match [A-Za-z0-9_-]{22,64}", nil)
+		return
+	default:
+		msg.Secret = in.Secret
+	}
+	if msg.Client == "" {
+		msg.Client = publicID(s.cfg.IdentityKey, p.doc, msg.Secret)
+	}
+	// The link decided the rights; the core checks them on every op.
+	rights := session.Rights{Edit: p.role.canEdit()}
+	conn, err := s.sessions.Join(p.doc, p, msg, rights)
 	var serr *session.Error
 	switch {
 	case err == nil:
 		p.conn = conn
+		p.joined.Store(true)
 	case errors.As(err, &serr):
 		s.refuse(p, serr.Code, serr.Message, nil)
 	case errors.Is(err, session.ErrClosed):
@@ -215,6 +288,29 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.log.Error("join", "doc", p.doc, "err", err)
 		s.refuse(p, wire.CodeInternal, "the server could not join the document", nil)
 	}
+}
+
+// maxPace is the longest the reader waits for the rate limit before it
+// reads the next message. The reader waits before each message, so a
+// client sending faster than the rate is slowed (TCP pushes back) rather
+// than refused; the wait stays below one message's share of the rate.
+const maxPace = 2 * time.Second
+
+// pace applies the per-socket message rate: it waits for the message's
+// turn and reports true, or, if that would take longer than maxPace,
+// refuses (rate_limited) and reports false.
+func (s *Server) pace(p *peer) bool {
+	r := p.lim.Reserve()
+	d := r.Delay()
+	if !r.OK() || d > maxPace {
+		r.Cancel()
+		s.refuse(p, wire.CodeRateLimited, "more than the allowed messages per second", nil)
+		return false
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
+	return true
 }
 
 // op forwards an op to the hub. The op field is decoded here, from the raw

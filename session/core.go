@@ -45,7 +45,9 @@ type Rights struct {
 // JoinRequest is a checked join: ParseJoin builds it from a client's join
 // message, and the server adds the Rights.
 type JoinRequest struct {
-	Client, Name, Color string
+	// Client is the public id, which the server derived from Secret; the
+	// Core only hands Secret back in "joined", for the client to keep.
+	Client, Secret, Name, Color string
 	// Rev is the revision the client holds; -1 (none) asks for a snapshot.
 	Rev    int
 	Rights Rights
@@ -126,9 +128,9 @@ type record struct {
 
 // member is a joined connection.
 type member struct {
-	id                  PeerID
-	client, name, color string
-	rights              Rights
+	id                          PeerID
+	client, secret, name, color string
+	rights                      Rights
 	// joined: "joined" was sent; until then the peer is catching up from
 	// the store and is sent nothing else.
 	joined bool
@@ -237,7 +239,7 @@ func (c *Core) Ready() Ready {
 	due, next := c.pres.Due(c.now)
 	for _, s := range due {
 		c.broadcast(c.clients[s.Client], wire.Encode(&wire.Message{Type: wire.TypePresence, Client: s.Client,
-			Name: s.Name, Color: s.Color, Rev: wire.IntPtr(c.rev), Sel: toWire(s.Sel)}))
+			Name: s.Name, Color: s.Color, View: c.viewer(s.Client), Rev: wire.IntPtr(c.rev), Sel: toWire(s.Sel)}))
 	}
 	if len(c.rd.Entries) > 0 && c.rev-c.snapRev >= c.cfg.SnapshotEvery {
 		c.rd.Snapshot = &Snapshot{Rev: c.rev, Text: c.text.String()}
@@ -323,7 +325,7 @@ func (c *Core) Join(id PeerID, j JoinRequest) {
 		delete(c.members, old.id)
 		c.rd.Closes = append(c.rd.Closes, Close{Peer: old.id, Code: wire.CloseReplaced, Reason: "replaced by a newer connection"})
 	}
-	m := &member{id: id, client: j.Client, name: j.Name, color: j.Color, rights: j.Rights}
+	m := &member{id: id, client: j.Client, secret: j.Secret, name: j.Name, color: j.Color, rights: j.Rights}
 	c.members[id] = m
 	c.clients[j.Client] = m
 	switch {
@@ -362,13 +364,21 @@ func (c *Core) finishJoin(m *member) {
 	peers := make([]wire.Peer, 0, c.pres.Len())
 	for _, s := range c.pres.All() {
 		if s.Client != m.client {
-			peers = append(peers, wire.Peer{Client: s.Client, Name: s.Name, Color: s.Color, Sel: toWire(s.Sel)})
+			peers = append(peers, wire.Peer{Client: s.Client, Name: s.Name, Color: s.Color, View: c.viewer(s.Client), Sel: toWire(s.Sel)})
 		}
 	}
-	c.send(m, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(c.rev), Seq: wire.IntPtr(c.seqs[m.client]), Peers: peers})
+	c.send(m, &wire.Message{Type: wire.TypeJoined, Rev: wire.IntPtr(c.rev), Seq: wire.IntPtr(c.seqs[m.client]),
+		Client: m.client, Secret: m.secret, View: !m.rights.Edit, Peers: peers})
 	c.pres.Join(m.client, m.name, m.color, c.now)
 	c.broadcast(m, wire.Encode(&wire.Message{Type: wire.TypePresence, Client: m.client, Name: m.name, Color: m.color,
-		Rev: wire.IntPtr(c.rev), Sel: []wire.Range{}}))
+		View: !m.rights.Edit, Rev: wire.IntPtr(c.rev), Sel: []wire.Range{}}))
+}
+
+// viewer reports whether the client's connection may not edit: its
+// presence says so, for the people list.
+func (c *Core) viewer(client string) bool {
+	m := c.clients[client]
+	return m != nil && !m.rights.Edit
 }
 
 // Fetched hands back the entries a Fetch asked for peer id, or the error
@@ -651,7 +661,7 @@ func ParseJoin(msg *wire.Message) (JoinRequest, error) {
 	if msg.Rev != nil && *msg.Rev >= 0 {
 		rev = *msg.Rev
 	}
-	return JoinRequest{Client: msg.Client, Name: name, Color: color, Rev: rev}, nil
+	return JoinRequest{Client: msg.Client, Secret: msg.Secret, Name: name, Color: color, Rev: rev}, nil
 }
 
 // codeOf maps an engine error to its protocol error code.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -24,14 +26,17 @@ type Doc struct {
 	// Created and Updated are in UTC. Updated moves on every append and
 	// rename.
 	Created, Updated time.Time
+	// EditToken and ViewToken are the last path segments of the
+	// document's edit and view links: whoever holds one has that right.
+	EditToken, ViewToken string
 }
 
-const docColumns = `id, title, rev, size, created, updated`
+const docColumns = `id, title, rev, size, created, updated, edit_token, view_token`
 
 func scanDoc(row interface{ Scan(...any) error }) (Doc, error) {
 	var d Doc
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.Title, &d.Rev, &d.Size, &created, &updated); err != nil {
+	if err := row.Scan(&d.ID, &d.Title, &d.Rev, &d.Size, &created, &updated, &d.EditToken, &d.ViewToken); err != nil {
 		return Doc{}, err
 	}
 	d.Created, d.Updated = fromNanos(created), fromNanos(updated)
@@ -40,21 +45,23 @@ func scanDoc(row interface{ Scan(...any) error }) (Doc, error) {
 
 // CreateDoc creates an empty document at revision 0, with an empty
 // snapshot at revision 0. Its id is a UUID (version 7, so ids sort by
-// creation time and index inserts stay local).
+// creation time and index inserts stay local); its tokens are random
+// (NewToken).
 func (db *DB) CreateDoc(ctx context.Context, title string) (Doc, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Doc{}, fmt.Errorf("store: create doc: new id: %w", err)
 	}
 	now := db.now().UnixNano()
-	d := Doc{ID: id.String(), Title: title, Created: fromNanos(now), Updated: fromNanos(now)}
+	d := Doc{ID: id.String(), Title: title, Created: fromNanos(now), Updated: fromNanos(now),
+		EditToken: NewToken(), ViewToken: NewToken()}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return Doc{}, fmt.Errorf("store: create doc: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (id, title, created, updated, rev, size) VALUES (?, ?, ?, ?, 0, 0)`,
-		d.ID, title, now, now); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (id, title, created, updated, rev, size, edit_token, view_token) VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
+		d.ID, title, now, now, d.EditToken, d.ViewToken); err != nil {
 		return Doc{}, fmt.Errorf("store: create doc: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots (doc, rev, text) VALUES (?, 0, '')`, d.ID); err != nil {
@@ -76,6 +83,71 @@ func (db *DB) GetDoc(ctx context.Context, id string) (Doc, error) {
 		return Doc{}, fmt.Errorf("store: get doc %s: %w", id, err)
 	}
 	return d, nil
+}
+
+// DocByToken returns the document whose edit or view token is token, or
+// an error wrapping oplog.ErrNotFound. The caller compares token with the
+// document's tokens to learn which right it grants.
+func (db *DB) DocByToken(ctx context.Context, token string) (Doc, error) {
+	if token == "" {
+		return Doc{}, fmt.Errorf("store: doc by token: %w", oplog.ErrNotFound)
+	}
+	d, err := scanDoc(db.reader.QueryRowContext(ctx,
+		`SELECT `+docColumns+` FROM documents WHERE edit_token = ?1 OR view_token = ?1`, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		// The token is a credential: it stays out of the message.
+		return Doc{}, fmt.Errorf("store: doc by token: %w", oplog.ErrNotFound)
+	}
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: doc by token: %w", err)
+	}
+	return d, nil
+}
+
+// Link names one of a document's two links.
+type Link string
+
+// The links.
+const (
+	EditLink Link = "edit"
+	ViewLink Link = "view"
+)
+
+// ReissueLink replaces the document's edit or view token with a new random
+// one and returns the document. The old token stops working at once.
+func (db *DB) ReissueLink(ctx context.Context, id string, which Link) (Doc, error) {
+	col := ""
+	switch which {
+	case EditLink:
+		col = "edit_token"
+	case ViewLink:
+		col = "view_token"
+	default:
+		return Doc{}, fmt.Errorf("store: reissue link of doc %s: no link %q", id, which)
+	}
+	d, err := scanDoc(db.writer.QueryRowContext(ctx,
+		`UPDATE documents SET `+col+` = ? WHERE id = ? RETURNING `+docColumns, NewToken(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Doc{}, fmt.Errorf("store: reissue %s link of doc %s: %w", which, id, oplog.ErrNotFound)
+	}
+	if err != nil {
+		return Doc{}, fmt.Errorf("store: reissue %s link of doc %s: %w", which, id, err)
+	}
+	return d, nil
+}
+
+// NewToken returns a fresh link token: 128 random bits, base64url (22
+// characters).
+func NewToken() string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(16))
+}
+
+// randomBytes returns n bytes from crypto/rand, which does not fail on the
+// systems Go supports (it panics rather than return weak bytes).
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }
 
 // ListDocs returns every document, most recently updated first (ties by

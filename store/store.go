@@ -160,6 +160,12 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
+// schemaMigrations records which migrations a database has had.
+const schemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INTEGER PRIMARY KEY,
+	applied INTEGER NOT NULL
+)`
+
 // migrate applies every migration newer than the recorded version, each in
 // its own transaction together with the row that records it. The version is
 // read inside the (immediate) transaction, so two processes opening a new
@@ -169,10 +175,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		applied INTEGER NOT NULL
-	)`); err != nil {
+	if _, err := db.ExecContext(ctx, schemaMigrations); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {

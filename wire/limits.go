@@ -26,3 +26,9 @@ func ValidClient(id string) bool { return clientRe.MatchString(id) }
 
 // ValidColor reports whether c is "#rgb" or "#rrggbb".
 func ValidColor(c string) bool { return colorRe.MatchString(c) }
+
+var secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
+
+// ValidSecret reports whether s is a well-formed client secret:
+// [A-Za-z0-9_-]{22,64}, room for at least 128 random bits in base64url.
+func ValidSecret(s string) bool { return secretRe.MatchString(s) }

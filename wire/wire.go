@@ -32,10 +32,16 @@ type Range [2]int
 type Message struct {
 	Type string `json:"type"`
 
-	// join
+	// join (secret, name, color), joined (client, secret, view), op and
+	// presence (client; presence also name, color, view), leave (client).
+	// client is a public id the server derives from the secret; only the
+	// client that holds the secret can act as it.
 	Client string `json:"client,omitempty"`
+	Secret string `json:"secret,omitempty"`
 	Name   string `json:"name,omitempty"`
 	Color  string `json:"color,omitempty"`
+	// View marks a connection that may read but not edit.
+	View bool `json:"view,omitempty"`
 
 	// join (optional, hence a pointer), op, presence, joined, snapshot, ack
 	Rev *int `json:"rev,omitempty"`
@@ -65,6 +71,7 @@ type Peer struct {
 	Client string  `json:"client"`
 	Name   string  `json:"name"`
 	Color  string  `json:"color"`
+	View   bool    `json:"view,omitempty"`
 	Sel    []Range `json:"sel"`
 }
 
@@ -98,10 +105,15 @@ const (
 	CodeStale = "stale"
 
 	CodeRateLimited = "rate_limited" // close 1008
-	CodeTooLarge    = "too_large"    // close 1009
-	CodeNotFound    = "not_found"    // close 4004
-	CodeForbidden   = "forbidden"    // close 4003
-	CodeInternal    = "internal"     // close 1011: the server could not persist; reconnect later
+	// Too many sockets from one address, or no join in time: close 1008.
+	CodeTooManyConnections = "too_many_connections"
+	CodeJoinTimeout        = "join_timeout"
+	// The link this socket joined through was reissued: close 4003.
+	CodeLinkRevoked = "link_revoked"
+	CodeTooLarge    = "too_large" // close 1009
+	CodeNotFound    = "not_found" // close 4004
+	CodeForbidden   = "forbidden" // close 4003
+	CodeInternal    = "internal"  // close 1011: the server could not persist; reconnect later
 )
 
 // Close codes. What a client does after each is in wire/closecodes.json

@@ -265,11 +265,12 @@ func createDoc(base, title string) (string, error) {
 	if res.StatusCode != http.StatusCreated {
 		return "", fmt.Errorf("create document: %s", res.Status)
 	}
-	var d struct{ ID string }
+	var d struct{ Links struct{ Edit string } }
 	if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
 		return "", err
 	}
-	return d.ID, nil
+	// The edit link's token opens the document for editing.
+	return strings.TrimPrefix(d.Links.Edit, "/d/"), nil
 }
 
 func getJSON(u string, v any) error {
@@ -325,9 +326,10 @@ func writeMsg(ws *websocket.Conn, m *wire.Message) error {
 	return ws.WriteMessage(websocket.TextMessage, wire.Encode(m))
 }
 
-// joinMsg is a join from revision rev (-1: none, a snapshot).
-func joinMsg(clientID string, rev int) *wire.Message {
-	m := &wire.Message{Type: wire.TypeJoin, Client: clientID, Name: "load " + clientID}
+// joinMsg is a join from revision rev (-1: none, a snapshot), as a new
+// client (the server issues its identity).
+func joinMsg(name string, rev int) *wire.Message {
+	m := &wire.Message{Type: wire.TypeJoin, Name: "load " + name}
 	if rev >= 0 {
 		m.Rev = wire.IntPtr(rev)
 	}

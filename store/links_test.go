@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/tandem-editor/tandem/oplog"
+	"github.com/tandem-editor/tandem/ot"
+)
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+
+func TestLinks(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	a, err := db.CreateDoc(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.CreateDoc(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tok := range []string{a.EditToken, a.ViewToken, b.EditToken, b.ViewToken} {
+		if !tokenRE.MatchString(tok) {
+			t.Errorf("token %q is not 22 base64url characters", tok)
+		}
+		if seen[tok] {
+			t.Errorf("token %q issued twice", tok)
+		}
+		seen[tok] = true
+	}
+	for _, tok := range []string{a.EditToken, a.ViewToken} {
+		d, err := db.DocByToken(ctx, tok)
+		if err != nil || d.ID != a.ID {
+			t.Errorf("DocByToken(%q) = %s, %v; want doc %s", tok, d.ID, err, a.ID)
+		}
+	}
+	for _, tok := range []string{"", a.ID, "nope", a.EditToken[:21]} {
+		if _, err := db.DocByToken(ctx, tok); !errors.Is(err, oplog.ErrNotFound) {
+			t.Errorf("DocByToken(%q): got %v, want ErrNotFound", tok, err)
+		}
+	}
+
+	r, err := db.ReissueLink(ctx, a.ID, ViewLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.EditToken != a.EditToken || r.ViewToken == a.ViewToken || !tokenRE.MatchString(r.ViewToken) {
+		t.Errorf("reissued view link: edit %q -> %q, view %q -> %q", a.EditToken, r.EditToken, a.ViewToken, r.ViewToken)
+	}
+	if _, err := db.DocByToken(ctx, a.ViewToken); !errors.Is(err, oplog.ErrNotFound) {
+		t.Errorf("the revoked view token still resolves: %v", err)
+	}
+	if d, err := db.DocByToken(ctx, r.ViewToken); err != nil || d.ID != a.ID {
+		t.Errorf("the new view token: %s, %v", d.ID, err)
+	}
+	r2, err := db.ReissueLink(ctx, a.ID, EditLink)
+	if err != nil || r2.EditToken == a.EditToken || r2.ViewToken != r.ViewToken {
+		t.Errorf("reissued edit link: %+v, %v", r2, err)
+	}
+	if _, err := db.ReissueLink(ctx, "missing", EditLink); !errors.Is(err, oplog.ErrNotFound) {
+		t.Errorf("reissue on a missing doc: %v", err)
+	}
+	if _, err := db.ReissueLink(ctx, a.ID, Link("admin")); err == nil {
+		t.Error("reissue of an unknown link succeeded")
+	}
+}
+
+func TestSecretIsKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	ctx := context.Background()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := db.Secret(ctx, "identity", 32)
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("Secret: %x, %v", k1, err)
+	}
+	k2, _ := db.Secret(ctx, "identity", 32)
+	other, _ := db.Secret(ctx, "other", 32)
+	db.Close()
+	if string(k1) != string(k2) || string(k1) == string(other) {
+		t.Fatalf("secrets: %x %x %x", k1, k2, other)
+	}
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if k3, _ := db.Secret(ctx, "identity", 32); string(k3) != string(k1) {
+		t.Fatalf("after reopening: %x, want %x", k3, k1)
+	}
+}
+
+// TestMigrationGivesOldDocsTokens opens a database made before share links
+// existed (migrations 1 and 2 only) and checks its documents got tokens.
+func TestMigrationGivesOldDocsTokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, schemaMigrations); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:2] {
+		if err := applyMigration(ctx, raw, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"d1", "d2"} {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO documents (id, title, created, updated) VALUES (?, 't', 0, 0)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d1, err := db.GetDoc(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := db.GetDoc(ctx, "d2")
+	hex := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	for _, tok := range []string{d1.EditToken, d1.ViewToken, d2.EditToken, d2.ViewToken} {
+		if !hex.MatchString(tok) {
+			t.Errorf("migrated token %q: want 32 hex digits", tok)
+		}
+	}
+	if d1.EditToken == d2.EditToken || d1.EditToken == d1.ViewToken {
+		t.Error("migrated tokens repeat")
+	}
+	if d, err := db.DocByToken(ctx, d2.ViewToken); err != nil || d.ID != "d2" {
+		t.Errorf("DocByToken on a migrated token: %v %v", d.ID, err)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	db, path := openTest(t)
+	ctx := context.Background()
+	d, err := db.CreateDoc(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Append(ctx, d.ID, []oplog.Entry{{Rev: 1, Op: ot.Op{ot.Insert("hello")}, Client: "c", Seq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "backup.db")
+	// While the server's connections are open, as a live backup is.
+	if err := Backup(ctx, path, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := Backup(ctx, path, out); err == nil {
+		t.Error("a second backup overwrote the first")
+	}
+	if err := Backup(ctx, filepath.Join(t.TempDir(), "missing.db"), filepath.Join(t.TempDir(), "x.db")); err == nil {
+		t.Error("backing up a missing database succeeded")
+	}
+	b, err := Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, err := b.GetDoc(ctx, d.ID)
+	if err != nil || got.Title != "kept" || got.Rev != 1 || got.EditToken != d.EditToken {
+		t.Fatalf("backup holds %+v, %v", got, err)
+	}
+	if text, err := b.TextAt(ctx, d.ID, 1); err != nil || text != "hello" {
+		t.Fatalf("backup text %q, %v", text, err)
+	}
+}
