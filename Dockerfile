@@ -17,7 +17,7 @@ COPY . .
 # embedded by go build: no Node.js is needed here. .dockerignore leaves .git
 # out, so there is no VCS stamp to read: -buildvcs=false says so.
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o /out/tandem . \
- && /out/tandem -h >/dev/null 2>&1
+ && /out/tandem -version
 # The folders the final image needs, owned by the user that runs it: /data
 # (the volume) and /tmp (SQLite's temporary files, e.g. for large sorts).
 RUN mkdir -p /out/data /out/tmp && chmod 1777 /out/tmp && chown 65532:65532 /out/data
