@@ -426,7 +426,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.errc <- err
 		}
 	}(m.http, m.ln)
-	m.logger.Info("tandem serving", "addr", m.ln.Addr().String(), "data", m.DataDir, "open", m.URL())
+	m.logger.Info("tandem serving: open "+m.URL()+"/ in a browser", "addr", m.ln.Addr().String(), "data", m.DataDir)
 	if m.Config.PublicURL == "" && !m.loopback() {
 		m.logger.Warn("listening beyond this machine without -public-url: only loopback Host names are served; set -public-url to the address people open")
 	}

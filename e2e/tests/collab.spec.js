@@ -1,5 +1,5 @@
 // Several people editing one document at the same time.
-const { test, expect, converge, mangled } = require('./fixtures');
+const { test, expect, converge, mangled, editKey } = require('./fixtures');
 
 // caretInPage runs in the page: where the remote caret of client id sits,
 // as a UTF-16 offset in the document (from its place among the editor's
@@ -77,18 +77,19 @@ async function expectCaretAt(page, id, offset) {
 
 test('two people typing at the same place at the same time end with the same text', async ({ server, join }) => {
   const doc = await server.createDoc('Same place');
-  const a = await join(doc.id, 'Ada');
-  const b = await join(doc.id, 'Bo');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada');
+  const b = await join(key, 'Bo');
   await a.caretAtEnd();
   await a.page.keyboard.type('hello world');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
 
   await Promise.all([a.caretAt(5), b.caretAt(5)]);
   const typedA = '1234567890';
   const typedB = 'ABCDEFGHIJ';
   await Promise.all([a.page.keyboard.type(typedA, { delay: 25 }), b.page.keyboard.type(typedB, { delay: 25 })]);
 
-  const text = await converge(server, doc.id, [a, b]);
+  const text = await converge(server, key, [a, b]);
   // Both runs landed between "hello" and " world", each in its own order.
   expect(text.replace(/[0-9A-Z]/g, '')).toBe('hello world');
   expect(text.slice(0, 5)).toBe('hello');
@@ -102,14 +103,15 @@ test('two people typing at the same place at the same time end with the same tex
 
 test('a person’s caret and name appear at the right place for the others and follow their edits', async ({ server, join }) => {
   const doc = await server.createDoc('Carets');
-  const a = await join(doc.id, 'Ada');
-  const b = await join(doc.id, 'Bo');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada');
+  const b = await join(key, 'Bo');
   await expect(b.page.locator(`[data-testid="person"][data-client="${a.id}"]`)).toContainText('Ada');
   await expect(a.page.locator(`[data-testid="person"][data-client="${b.id}"]`)).toContainText('Bo');
 
   await a.caretAtEnd();
   await a.page.keyboard.type('The quick brown fox');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
   await a.caretAt(10); // before "brown"
 
   const caret = b.page.locator(`.cm-remote-caret[data-client="${a.id}"]`);
@@ -121,12 +123,12 @@ test('a person’s caret and name appear at the right place for the others and f
   // Bo types before Ada's caret: it moves right by as much.
   await b.caretAt(4);
   await b.page.keyboard.type('very ');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
   await expectCaretAt(b.page, a.id, 15);
 
   // Ada's own caret moved too: what she types lands at the same place.
   await a.page.keyboard.type('X');
-  const text = await converge(server, doc.id, [a, b]);
+  const text = await converge(server, key, [a, b]);
   expect(text).toBe('The very quick Xbrown fox');
   await expectCaretAt(b.page, a.id, 16);
   await expect.poll(() => b.shown()).toBe(text);
@@ -167,7 +169,8 @@ test('three people typing random text with emoji and Chinese for 10 seconds conv
   const seed = Number(process.env.E2E_SEED) || Date.now() % 1_000_000;
   testInfo.annotations.push({ type: 'seed', description: String(seed) });
   const doc = await server.createDoc('Random');
-  const people = [await join(doc.id, 'Ada'), await join(doc.id, 'Bo'), await join(doc.id, '陈 Chen')];
+  const key = editKey(doc);
+  const people = [await join(key, 'Ada'), await join(key, 'Bo'), await join(key, '陈 Chen')];
   for (const p of people) await p.caretAtEnd();
 
   const typed = new Map(); // code point -> times typed (whitespace aside)
@@ -202,7 +205,7 @@ test('three people typing random text with emoji and Chinese for 10 seconds conv
   };
   await Promise.all(people.map((p, k) => run(p, k)));
 
-  const text = await converge(server, doc.id, people, 60_000);
+  const text = await converge(server, key, people, 60_000);
   expect(mangled(text)).toEqual([]);
   for (const p of people) {
     expect(mangled(await p.text())).toEqual([]);
@@ -227,45 +230,46 @@ test('three people typing random text with emoji and Chinese for 10 seconds conv
 
 test('undo in one page removes only that person’s last edit', async ({ server, join }) => {
   const doc = await server.createDoc('Undo');
-  const a = await join(doc.id, 'Ada');
-  const b = await join(doc.id, 'Bo');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada');
+  const b = await join(key, 'Bo');
 
   await a.caretAtEnd();
   await a.page.keyboard.type('alpha');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
   await b.caretAtEnd();
   await b.page.keyboard.type(' beta');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
   await a.caretAtEnd();
   await a.page.keyboard.type(' gamma');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
   await b.caretAtEnd();
   await b.page.keyboard.type(' delta');
-  expect(await converge(server, doc.id, [a, b])).toBe('alpha beta gamma delta');
+  expect(await converge(server, key, [a, b])).toBe('alpha beta gamma delta');
 
   // Ada's last edit goes; Bo's later edit stays.
   await a.editor.focus();
   await a.page.keyboard.press('Control+z');
-  let text = await converge(server, doc.id, [a, b]);
+  let text = await converge(server, key, [a, b]);
   expect(text).toBe('alpha beta delta');
   await expect.poll(() => b.shown()).toBe(text);
 
   // Then Ada's edit before it, still not Bo's.
   await a.page.keyboard.press('Control+z');
-  text = await converge(server, doc.id, [a, b]);
+  text = await converge(server, key, [a, b]);
   expect(text).toBe(' beta delta');
   await expect.poll(() => a.shown()).toBe(text);
 
   // Redo brings Ada's edit back.
   await a.page.keyboard.press('Control+Shift+z');
-  text = await converge(server, doc.id, [a, b]);
+  text = await converge(server, key, [a, b]);
   expect(text).toBe('alpha beta delta');
   await expect.poll(() => b.shown()).toBe(text);
 
   // Bo's undo takes his own last edit.
   await b.editor.focus();
   await b.page.keyboard.press('Control+z');
-  text = await converge(server, doc.id, [a, b]);
+  text = await converge(server, key, [a, b]);
   expect(text).toBe('alpha beta');
   expect([...a.resyncs(), ...b.resyncs()]).toEqual([]);
 });
@@ -278,13 +282,14 @@ test('undo in one page removes only that person’s last edit', async ({ server,
 test('other people’s caret labels never become document text', async ({ server, join }) => {
   test.setTimeout(120_000);
   const doc = await server.createDoc('Labels');
-  const a = await join(doc.id, 'Ada');
-  const b = await join(doc.id, 'Bo');
-  const c = await join(doc.id, 'Chen');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada');
+  const b = await join(key, 'Bo');
+  const c = await join(key, 'Chen');
   await a.caretAtEnd();
   await a.page.keyboard.type('abc');
   await a.page.keyboard.press('Enter');
-  await converge(server, doc.id, [a, b, c]);
+  await converge(server, key, [a, b, c]);
   await b.caretAtEnd();
   await c.caretAtEnd();
 
@@ -313,6 +318,6 @@ test('other people’s caret labels never become document text', async ({ server
     await moving;
   }
   expect(seen).toEqual([]);
-  const text = await converge(server, doc.id, [a, b, c]);
+  const text = await converge(server, key, [a, b, c]);
   expect(text).toBe('abc\n');
 });

@@ -1,6 +1,11 @@
 // Test fixtures: a Tandem server process per test (own port, own data
 // folder, restartable on both), and people: one browser context each, so
-// every person has their own localStorage (name, colour) and client id.
+// every person has their own localStorage (name, colour, documents) and
+// their own identity (the server issues it when the page joins).
+//
+// A document is reached through a key: the last path segment of one of the
+// links POST /api/docs answers with (editKey, viewKey). Tests open pages
+// and call the API with keys, as people do; the id is internal.
 const { test: base, expect } = require('@playwright/test');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -9,6 +14,17 @@ const os = require('node:os');
 const path = require('node:path');
 
 const COLORS = ['#e5484d', '#0090ff', '#30a46c', '#8e4ec6', '#f76b15'];
+
+// keyOf returns the key in a link path "/d/<key>".
+function keyOf(link) {
+  if (typeof link !== 'string' || !/^\/d\/[^/]+$/.test(link)) throw new Error(`not a document link: ${JSON.stringify(link)}`);
+  return decodeURIComponent(link.split('/').pop());
+}
+
+// editKey and viewKey return the keys of a document's links, from the
+// answer of POST /api/docs (or GET /api/docs/{key}, or a reissue).
+const editKey = (doc) => keyOf(doc.links?.edit);
+const viewKey = (doc) => keyOf(doc.links?.view);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -114,16 +130,18 @@ class TandemServer {
     return text ? JSON.parse(text) : null;
   }
 
+  // createDoc answers what POST /api/docs answers: {id, title, ..., role,
+  // links: {edit, view}}.
   createDoc(title) {
     return this.api('POST', '/api/docs', title === undefined ? {} : { title });
   }
 
-  doc(id) {
-    return this.api('GET', `/api/docs/${encodeURIComponent(id)}`);
+  doc(key) {
+    return this.api('GET', `/api/docs/${encodeURIComponent(key)}`);
   }
 
-  ops(id) {
-    return this.api('GET', `/api/docs/${encodeURIComponent(id)}/ops`);
+  ops(key) {
+    return this.api('GET', `/api/docs/${encodeURIComponent(key)}/ops`);
   }
 }
 
@@ -226,8 +244,8 @@ class Person {
     return this.page.getByTestId('status');
   }
 
-  async open(url, docId) {
-    await this.page.goto(`${url}/d/${encodeURIComponent(docId)}`);
+  async open(url, key) {
+    await this.page.goto(`${url}/d/${encodeURIComponent(key)}`);
     await expect(this.status).toHaveAttribute('data-state', 'connected');
     await expect.poll(() => this.page.evaluate(() => window.tandem?.isSynchronized?.() === true)).toBe(true);
     this.id = await this.page.evaluate(() => window.tandem.clientId());
@@ -289,12 +307,12 @@ function shownTextInPage() {
 
 // converge waits until every person is synchronized at the server's
 // revision with the server's text, and returns that text.
-async function converge(server, docId, people, timeout = 30_000) {
+async function converge(server, key, people, timeout = 30_000) {
   let text = null;
   await expect
     .poll(
       async () => {
-        const doc = await server.doc(docId);
+        const doc = await server.doc(key);
         const states = await Promise.all(people.map((p) => p.state()));
         const bad = [];
         states.forEach((s, i) => {
@@ -348,12 +366,12 @@ const test = base.extend({
     }
   },
 
-  // join(docId, name) opens the document as a new person.
+  // join(key, name) opens the document through a key as a new person.
   join: async ({ browser, server }, use, testInfo) => {
     const people = [];
     const proxies = [];
     let n = 0;
-    const join = async (docId, name, options = {}) => {
+    const join = async (key, name, options = {}) => {
       const color = COLORS[n++ % COLORS.length];
       // Contexts made here do not get the config's `use` options by
       // themselves: pass the viewport on.
@@ -369,6 +387,8 @@ const test = base.extend({
         },
         [name, color],
       );
+      // options.initScript runs in every page of this person before the app.
+      if (options.initScript) await context.addInitScript(options.initScript);
       const page = await context.newPage();
       const person = new Person(name, context, page);
       people.push(person);
@@ -376,7 +396,7 @@ const test = base.extend({
         person.network = await new NetworkCut(() => server.port).listen();
         proxies.push(person.network);
       }
-      await person.open(person.network ? person.network.url : server.url, docId);
+      await person.open(person.network ? person.network.url : server.url, key);
       return person;
     };
     try {
@@ -393,4 +413,4 @@ const test = base.extend({
   },
 });
 
-module.exports = { test, expect, converge, mangled, shownTextInPage };
+module.exports = { test, expect, converge, mangled, shownTextInPage, editKey, viewKey };

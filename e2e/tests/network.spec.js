@@ -1,6 +1,6 @@
 // Losing the network, and losing the server: edits typed meanwhile reach
 // everyone exactly once when the connection comes back.
-const { test, expect, converge } = require('./fixtures');
+const { test, expect, converge, editKey } = require('./fixtures');
 
 // expectEachSeqOnce checks the server's log: every (client, seq) applied
 // once, and each client's seqs numbered 1, 2, 3, ... without a gap.
@@ -21,11 +21,12 @@ const count = (text, part) => text.split(part).length - 1;
 
 test('a person who goes offline keeps typing; the edits reach the others exactly once', async ({ server, join }) => {
   const doc = await server.createDoc('Offline');
-  const a = await join(doc.id, 'Ada', { cuttable: true });
-  const b = await join(doc.id, 'Bo');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada', { cuttable: true });
+  const b = await join(key, 'Bo');
   await a.caretAtEnd();
   await a.page.keyboard.type('start.');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
 
   // First the server's answers to Ada stop arriving: her next edit is
   // applied, but she never hears of it (one insertion, so one op)...
@@ -53,27 +54,28 @@ test('a person who goes offline keeps typing; the edits reach the others exactly
   await a.context.setOffline(false);
   await expect(a.status).toHaveAttribute('data-state', 'connected');
   await expect(a.status).toHaveAttribute('data-pending', '0');
-  const text = await converge(server, doc.id, [a, b]);
+  const text = await converge(server, key, [a, b]);
   expect(text).toBe('Bo: start. acked-but-lost typed-offline\nsecond line');
   expect(count(text, 'acked-but-lost')).toBe(1);
   expect(count(text, 'typed-offline')).toBe(1);
   await expect.poll(() => b.shown()).toBe(text);
   await expect.poll(() => a.shown()).toBe(text);
   await expect(b.page.locator(`[data-testid="person"][data-client="${a.id}"]`)).toHaveCount(1);
-  await expectEachSeqOnce(server, doc.id);
+  await expectEachSeqOnce(server, key);
   expect([...a.resyncs(), ...b.resyncs()]).toEqual([]);
 });
 
 for (const signal of ['SIGTERM', 'SIGKILL']) {
   test(`pages reconnect by themselves after a server restart (${signal}), with every edit kept`, async ({ server, join }) => {
     const doc = await server.createDoc(`Restart ${signal}`);
-    const a = await join(doc.id, 'Ada');
-    const b = await join(doc.id, 'Bo');
+    const key = editKey(doc);
+    const a = await join(key, 'Ada');
+    const b = await join(key, 'Bo');
     await a.caretAtEnd();
     await a.page.keyboard.type('before the restart.');
     await b.caretAtEnd();
     await b.page.keyboard.type(' Bo too.');
-    const acked = await converge(server, doc.id, [a, b]);
+    const acked = await converge(server, key, [a, b]);
     expect(acked).toBe('before the restart. Bo too.');
 
     // Ada is typing when the server goes down: some of her edits are
@@ -94,11 +96,11 @@ for (const signal of ['SIGTERM', 'SIGKILL']) {
     await server.start();
     await expect(a.status).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
     await expect(b.status).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
-    const text = await converge(server, doc.id, [a, b]);
+    const text = await converge(server, key, [a, b]);
     expect(text).toBe(`[Bo] ${acked}${typed}`);
     await expect.poll(() => a.shown()).toBe(text);
     await expect.poll(() => b.shown()).toBe(text);
-    await expectEachSeqOnce(server, doc.id);
+    await expectEachSeqOnce(server, key);
     // Each sees the other again.
     await expect(b.page.locator(`[data-testid="person"][data-client="${a.id}"]`)).toHaveCount(1);
     await expect(a.page.locator(`[data-testid="person"][data-client="${b.id}"]`)).toHaveCount(1);

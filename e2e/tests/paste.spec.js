@@ -1,5 +1,5 @@
 // A large paste travels as one op of about 100 KB.
-const { test, expect, converge, mangled } = require('./fixtures');
+const { test, expect, converge, mangled, editKey } = require('./fixtures');
 
 function bigText(units) {
   const lines = [];
@@ -15,11 +15,12 @@ function bigText(units) {
 
 test('a 100 KB paste reaches the other page and the server', async ({ server, join }) => {
   const doc = await server.createDoc('Paste');
-  const a = await join(doc.id, 'Ada', { context: { permissions: ['clipboard-read', 'clipboard-write'] } });
-  const b = await join(doc.id, 'Bo');
+  const key = editKey(doc);
+  const a = await join(key, 'Ada', { context: { permissions: ['clipboard-read', 'clipboard-write'] } });
+  const b = await join(key, 'Bo');
   await b.caretAtEnd();
   await b.page.keyboard.type('Bo was here.\n');
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
 
   const big = bigText(100_000);
   expect(big.length).toBeGreaterThanOrEqual(100_000);
@@ -28,7 +29,7 @@ test('a 100 KB paste reaches the other page and the server', async ({ server, jo
   await a.page.evaluate((t) => navigator.clipboard.writeText(t), big);
   await a.page.keyboard.press('Control+v');
 
-  const text = await converge(server, doc.id, [a, b], 60_000);
+  const text = await converge(server, key, [a, b], 60_000);
   expect(text.length).toBe('Bo was here.\n'.length + big.length);
   expect(text === `Bo was here.\n${big}`, 'the server has exactly the pasted text after Bo’s line').toBe(true);
   expect(mangled(text)).toEqual([]);
@@ -36,7 +37,7 @@ test('a 100 KB paste reaches the other page and the server', async ({ server, jo
   await b.caretAtEnd();
   await expect(b.page.locator('.cm-line', { hasText: 'END-OF-PASTE' })).toBeVisible();
   await b.page.keyboard.type(' (done)');
-  const after = await converge(server, doc.id, [a, b]);
+  const after = await converge(server, key, [a, b]);
   expect(after.endsWith('END-OF-PASTE (done)')).toBe(true);
   await expect(a.page.locator('.cm-line', { hasText: 'END-OF-PASTE (done)' })).toBeVisible();
   await expect(a.status).toHaveAttribute('data-pending', '0');

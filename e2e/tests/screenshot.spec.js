@@ -3,7 +3,7 @@
 // Only run on request (SCREENSHOT=1 npx playwright test screenshot); the
 // config leaves this file out otherwise, so test runs change no tracked file.
 const path = require('node:path');
-const { test, expect, converge } = require('./fixtures');
+const { test, expect, converge, editKey } = require('./fixtures');
 
 const TEXT = `# Lisbon trip, 12–15 May
 
@@ -35,11 +35,12 @@ async function toLine(p, line, col = null) {
 
 test('screenshot of two people editing', async ({ server, join, browser }) => {
   const doc = await server.createDoc('Lisbon trip');
-  const a = await join(doc.id, 'Ada Lovelace', { context: { viewport: VIEW } });
-  const b = await join(doc.id, 'Bo Chen', { context: { viewport: VIEW } });
+  const key = editKey(doc);
+  const a = await join(key, 'Ada Lovelace', { context: { viewport: VIEW } });
+  const b = await join(key, 'Bo Chen', { context: { viewport: VIEW } });
   await a.caretAtEnd();
   await a.page.keyboard.insertText(TEXT);
-  await converge(server, doc.id, [a, b]);
+  await converge(server, key, [a, b]);
 
   // Ada is writing in Day 2; Bo has added a note and selected "Sintra".
   const lines = TEXT.split('\n');
@@ -47,7 +48,7 @@ test('screenshot of two people editing', async ({ server, join, browser }) => {
   await a.page.keyboard.type(', MAAT');
   await toLine(b, lines.indexOf('- Who books the train?'));
   await b.page.keyboard.type(' Bo does');
-  const text = await converge(server, doc.id, [a, b]);
+  const text = await converge(server, key, [a, b]);
   expect(text).toContain('Padrão dos Descobrimentos, MAAT\n');
   expect(text.endsWith('train? Bo does')).toBe(true);
   await toLine(b, lines.indexOf('- Sintra on day 3 or 4?'), 2);

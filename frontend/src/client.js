@@ -26,6 +26,13 @@
 // with the same seq, as transformed, at our current revision, and the buffer
 // follows its ack with the next seq. An op gets its seq when first sent, so
 // an op never sent is numbered after the joined message's seq.
+//
+// Identity: the client makes no id of its own. The server issues one in the
+// first joined: a public id (client), which the server puts on our ops and
+// by which we recognise them in a catch-up, and a secret, which we send in
+// every later join so that the server knows us again (it derives the public
+// id from the secret). Both live as long as the Client: one page load, one
+// document.
 
 import { RESYNC, closeAction } from './closecodes.js';
 import { compose, isNoop, transform, transformSelection } from './ot.js';
@@ -42,12 +49,16 @@ export const AWAITING_CONFIRM = 'awaiting-confirm';
 export const AWAITING_WITH_BUFFER = 'awaiting-with-buffer';
 
 export class Client {
-  // id is generated once per page load and kept across reconnects: the
-  // server recognises our resubmitted op by (id, seq). options.resend is for
-  // tests only: 'fresh-seq' or 'old-rev' break the resubmission rule, to
-  // check that the protocol scripts catch it.
-  constructor(id, options = {}) {
-    this.id = id;
+  // options.resend is for tests only: 'fresh-seq' or 'old-rev' break the
+  // resubmission rule, to check that the protocol scripts catch it.
+  constructor(options = {}) {
+    // The public id and the secret the server issued in joined (null until
+    // the first joined). The server recognises a resubmitted op by
+    // (id, seq); id is also on our ops in a catch-up.
+    this.id = null;
+    this.secret = null;
+    // True when the last joined said this connection may not edit.
+    this.view = false;
     this.resend = options.resend ?? 'same-seq';
     // The server revision our document reflects, or null while we have no
     // document (before the first snapshot, or after resync()).
@@ -80,11 +91,13 @@ export class Client {
     return (this.outstanding?.edits ?? 0) + (this.buffer?.edits ?? 0);
   }
 
-  // joinMessage is the first message on a new socket. With a document it
-  // carries our revision so the server sends only what we missed.
+  // joinMessage is the first message on a new socket. Once the server has
+  // issued our identity it carries the secret; with a document it carries
+  // our revision so the server sends only what we missed.
   joinMessage(name, color) {
     this.connected = false;
-    const msg = { type: 'join', client: this.id, name, color };
+    const msg = { type: 'join', name, color };
+    if (this.secret !== null) msg.secret = this.secret;
     if (this.rev !== null) msg.rev = this.rev;
     return msg;
   }
@@ -137,10 +150,10 @@ export class Client {
   }
 
   // applyJoined takes the joined message that ends a join (after the
-  // snapshot or the catch-up ops). It returns the messages to send: the op
-  // still in flight, with the seq it was first sent with, at our current
-  // revision (it did not land: its own op would have come back in the
-  // catch-up).
+  // snapshot or the catch-up ops) and keeps the identity it carries. It
+  // returns the messages to send: the op still in flight, with the seq it
+  // was first sent with, at our current revision (it did not land: its own
+  // op would have come back in the catch-up).
   applyJoined(msg) {
     if (this.rev === null) throw new ProtocolError('joined without a snapshot');
     if (msg.rev !== this.rev) {
@@ -156,6 +169,9 @@ export class Client {
       // refused op its seq is reused).
       this.nextSeq = applied + 1;
     }
+    if (typeof msg.client === 'string' && msg.client !== '') this.id = msg.client;
+    if (typeof msg.secret === 'string' && msg.secret !== '') this.secret = msg.secret;
+    this.view = msg.view === true;
     this.connected = true;
     if (this.outstanding === null) return [];
     if (this.outstanding.seq !== null && this.resend === 'fresh-seq') this.outstanding.seq = null;
@@ -189,7 +205,7 @@ export class Client {
     if (msg.rev !== this.rev + 1) {
       throw new ProtocolError(`op for revision ${msg.rev} after revision ${this.rev}`);
     }
-    if (msg.client === this.id) {
+    if (this.id !== null && msg.client === this.id) {
       this.#acknowledge(msg.seq, msg.rev);
       return null;
     }

@@ -5,7 +5,14 @@
 // Client (transformed against what is pending) and is dispatched to
 // CodeMirror with the `remote` annotation, so it is neither sent back nor
 // put in the undo history. The socket is replaced on every reconnect; the
-// Client (with its id, revision and pending ops) lives as long as the page.
+// Client (with the identity the server issued, its revision and pending
+// ops) lives as long as the page.
+//
+// The page is reached through a key (/d/{key}): an edit or a view link's
+// token. The key decides the role; a viewer's editor is read-only. The key
+// can change under the page: reissuing one's own edit link replaces the
+// address (history.replaceState) and reconnects through the new key, with
+// the same identity and pending edits.
 
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { markdownLanguage } from '@codemirror/lang-markdown';
@@ -32,14 +39,17 @@ import {
 } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
 
-import { getDoc, listDocs, renameDoc, socketURL } from './api.js';
+import { getDoc, keyOfLink, reissueLink, renameDoc, socketURL } from './api.js';
 import { Client, ProtocolError } from './client.js';
 import { RECONNECT_NOW, RESYNC, STOP, WAIT } from './closecodes.js';
 import { errorBanner, h } from './dom.js';
-import { cleanName, initials, loadIdentity, newClientId, safeColor, saveName } from './identity.js';
+import { cleanName, initials, loadIdentity, safeColor, saveName } from './identity.js';
 import { changesToOp, opToChanges } from './cmops.js';
+import { closeNotice, httpNotice, stopNotice } from './notices.js';
 import { baseLength, hasLoneSurrogate, transformIndex } from './ot.js';
+import { recordDoc, replaceKey, updateDoc } from './recent.js';
 import { peersField, removePeer, resetPeers, setPeer } from './remote.js';
+import { shareDialog } from './share.js';
 
 // Marks transactions that apply a server op, so they are not sent back.
 const remote = Annotation.define();
@@ -51,7 +61,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 // At most 20 presence messages a second.
 const PRESENCE_INTERVAL_MS = 50;
 const MAX_RANGES = 100;
-const TITLE_REFRESH_MS = 20_000;
+// The title is read with the document (GET /api/docs/{key}), text and all:
+// not too often.
+const TITLE_REFRESH_MS = 30_000;
 // Consecutive failed connection attempts after which we call it "offline".
 const OFFLINE_AFTER = 4;
 
@@ -70,11 +82,23 @@ const markdownHighlight = HighlightStyle.define([
   { tag: [tags.processingInstruction, tags.contentSeparator], color: '#8a94a3' },
 ]);
 
-export function renderEditor(root, docId) {
+export function renderEditor(root, initialKey) {
   const me = loadIdentity();
-  const client = new Client(newClientId());
+  const client = new Client();
   const banner = errorBanner();
   const editable = new Compartment();
+  // The key in the address; it changes when this page reissues its own
+  // edit link.
+  let docKey = initialKey;
+  // What GET /api/docs/{key} said: the role this key grants and the links
+  // (null until it answered).
+  let role = null;
+  let links = null;
+  // True when this page may only view: the key's role is "view", or the
+  // server said so in joined.
+  let viewOnly = false;
+
+  const share = shareDialog({ reissue });
 
   // --- page structure ---
   const titleInput = h('input', {
@@ -93,7 +117,17 @@ export function renderEditor(root, docId) {
     h('span', { className: 'status-dot', 'aria-hidden': 'true' }),
     statusLabel,
   );
-  const copyButton = h('button', { className: 'btn', type: 'button', 'data-testid': 'copy-link' }, 'Copy link');
+  const viewBadge = h(
+    'span',
+    { className: 'view-badge', 'data-testid': 'view-only', hidden: true, title: 'This link lets you read the document, not change it' },
+    h('span', { className: 'view-badge-icon', 'aria-hidden': 'true' }),
+    'View only',
+  );
+  const shareButton = h(
+    'button',
+    { className: 'btn primary share-btn', type: 'button', 'data-testid': 'share', 'aria-haspopup': 'dialog', disabled: true },
+    'Share',
+  );
   const people = h('ul', { className: 'people', 'data-testid': 'people', 'aria-label': 'People here' });
   const myAvatar = h('span', { className: 'avatar', 'aria-hidden': 'true' });
   const nameInput = h('input', {
@@ -110,10 +144,11 @@ export function renderEditor(root, docId) {
     h(
       'header',
       { className: 'topbar' },
-      h('a', { className: 'brand', href: '/', title: 'All documents' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), h('span', { className: 'brand-text' }, 'Tandem')),
+      h('a', { className: 'brand', href: '/', title: 'Your documents' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), h('span', { className: 'brand-text' }, 'Tandem')),
       titleInput,
+      viewBadge,
       status,
-      copyButton,
+      shareButton,
     ),
     h(
       'div',
@@ -123,6 +158,7 @@ export function renderEditor(root, docId) {
     ),
     banner.el,
     h('main', { className: 'editor-wrap' }, host),
+    share.el,
   );
 
   // --- CodeMirror ---
@@ -158,9 +194,15 @@ export function renderEditor(root, docId) {
     };
   });
 
+  // Locked: no document to edit yet (connecting, or stopped). View only:
+  // the same, but the text can still be focused, selected and read with
+  // the keyboard, and the selection is shared with the others.
   const lockedExt = [EditorState.readOnly.of(true), EditorView.editable.of(false)];
+  const viewExt = [...lockedExt, EditorView.contentAttributes.of({ tabindex: '0', 'aria-readonly': 'true' })];
+  let locked = true;
+  const editableExt = () => (viewOnly ? viewExt : locked ? lockedExt : []);
 
-  function makeState(text, locked) {
+  function makeState(text) {
     return EditorState.create({
       doc: text,
       extensions: [
@@ -188,7 +230,7 @@ export function renderEditor(root, docId) {
         keymap.of([...defaultKeymap, ...searchKeymap, ...historyKeymap, indentWithTab]),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': 'Document text' }),
-        editable.of(locked ? lockedExt : []),
+        editable.of(editableExt()),
         peersField,
         inputGuard,
         EditorView.updateListener.of(onUpdate),
@@ -196,7 +238,7 @@ export function renderEditor(root, docId) {
     });
   }
 
-  const view = new EditorView({ state: makeState('', true), parent: host });
+  const view = new EditorView({ state: makeState(''), parent: host });
 
   function onUpdate(update) {
     for (const tr of update.transactions) {
@@ -241,19 +283,28 @@ export function renderEditor(root, docId) {
   let peopleKey = '';
   function renderPeople(state) {
     const peers = state.field(peersField);
-    const list = [{ client: client.id, name: me.name, color: me.color, me: true }, ...peers.values()];
-    const key = JSON.stringify(list.map((p) => [p.client, p.name, p.color]));
+    const list = [{ client: client.id ?? '', name: me.name, color: me.color, me: true, view: viewOnly }, ...peers.values()];
+    const key = JSON.stringify(list.map((p) => [p.client, p.name, p.color, p.view === true]));
     if (key === peopleKey) return;
     peopleKey = key;
     people.replaceChildren(
-      ...list.map((p) =>
-        h(
+      ...list.map((p) => {
+        const what = p.view ? ', viewing' : '';
+        return h(
           'li',
-          { className: p.me ? 'person me' : 'person', 'data-testid': 'person', 'data-client': p.client, title: p.me ? `${p.name} (you)` : p.name },
+          {
+            className: ['person', p.me && 'me', p.view && 'viewer'].filter(Boolean).join(' '),
+            'data-testid': 'person',
+            'data-client': p.client,
+            'data-view': p.view ? 'true' : null,
+            title: `${p.name}${p.me ? ' (you)' : ''}${p.view ? ': can only view' : ''}`,
+            'aria-label': `${p.name}${p.me ? ' (you)' : ''}${what}`,
+          },
           h('span', { className: 'avatar', style: { backgroundColor: safeColor(p.color) }, 'aria-hidden': 'true' }, initials(p.name)),
           h('span', { className: 'person-name' }, p.name),
-        ),
-      ),
+          p.view ? h('span', { className: 'person-view', 'aria-hidden': 'true' }, 'viewing') : null,
+        );
+      }),
     );
     myAvatar.style.backgroundColor = safeColor(me.color);
     myAvatar.textContent = initials(me.name);
@@ -305,9 +356,9 @@ export function renderEditor(root, docId) {
     if (gaveUp) return;
     let sock;
     try {
-      sock = new WebSocket(socketURL(docId));
+      sock = new WebSocket(socketURL(docKey));
     } catch (err) {
-      giveUp(`The connection could not be opened: ${err.message}.`);
+      giveUp({ label: 'Disconnected', text: `The connection could not be opened: ${err.message}.` });
       return;
     }
     ws = sock;
@@ -384,7 +435,8 @@ export function renderEditor(root, docId) {
         if (lost > 0) reportLost(lost, 'the server had to send the whole document again');
         // Locked until joined: only then is the seq of our next op known.
         refocus ||= view.hasFocus;
-        view.setState(makeState(msg.text, true));
+        locked = true;
+        view.setState(makeState(msg.text));
         lastPresence = '';
         break;
       }
@@ -406,10 +458,19 @@ export function renderEditor(root, docId) {
         joined = true;
         everJoined = true;
         attempts = 0;
+        notice = null;
+        if (client.view) setViewOnly(true);
         unlock();
+        loadDoc();
         const peers = (msg.peers ?? [])
           .filter((p) => p.client !== client.id)
-          .map((p) => ({ client: p.client, name: p.name, color: p.color, sel: client.transformPresence(msg.rev, p.sel ?? []) ?? [] }));
+          .map((p) => ({
+            client: p.client,
+            name: p.name,
+            color: p.color,
+            view: p.view === true,
+            sel: client.transformPresence(msg.rev, p.sel ?? []) ?? [],
+          }));
         view.dispatch({ effects: resetPeers.of(peers) });
         for (const m of toSend) send(m);
         lastPresence = '';
@@ -420,7 +481,7 @@ export function renderEditor(root, docId) {
       case 'presence': {
         if (msg.client === client.id) break;
         const sel = Array.isArray(msg.sel) ? client.transformPresence(msg.rev, msg.sel) : null;
-        view.dispatch({ effects: setPeer.of({ client: msg.client, name: msg.name, color: msg.color, sel }) });
+        view.dispatch({ effects: setPeer.of({ client: msg.client, name: msg.name, color: msg.color, view: msg.view === true, sel }) });
         break;
       }
       case 'leave':
@@ -439,14 +500,27 @@ export function renderEditor(root, docId) {
 
   // closed reacts to the socket's close code. What to do comes from the
   // close-code table shared with the Go client (wire/closecodes.json, read by
-  // client.closed); only the words for the user are chosen here.
+  // client.closed); the words for people come from notices.js, chosen by
+  // the error the server sent before closing, or else by the close code.
   function closed(code) {
     joined = false;
     inflightSince = 0;
     view.dispatch({ effects: resetPeers.of([]) });
+    const error = lastError?.code ?? null;
     const reason = lastError ? ` (${lastError.message || lastError.code})` : '';
     lastError = null;
+    // This page is replacing its own edit link: the server revokes the old
+    // one and closes the socket that joined through it. Not a reason to
+    // stop: the page reconnects through the new key (switchKey).
+    if (error === 'link_revoked' && keyChange !== null) {
+      client.disconnected();
+      keyChange.revoked = true;
+      notice = null;
+      renderStatus();
+      return;
+    }
     const { action, lost } = client.closed(code);
+    notice = closeNotice(code, error, { viewOnly });
     switch (action) {
       case RESYNC:
         reportLost(lost, code === 1009 ? 'an edit was too large to send' : `the server could not accept an edit${reason}`);
@@ -462,20 +536,13 @@ export function renderEditor(root, docId) {
         retry(5000 + backoff());
         break;
       case STOP:
-        giveUp(stopMessages[code] ?? `The server closed this document’s connection (code ${code}${reason}). Reload the page to try again.`);
+        giveUp(stopNotice(code, error, { viewOnly }));
         break;
       default: // RECONNECT: 1001 going away, 1011 server error, 1006 network, …
         retry(backoff());
     }
     renderStatus();
   }
-
-  const stopMessages = {
-    1003: 'The server refused a message from this page, which is a bug in the page. Reload it to continue.',
-    4003: 'You are not allowed to open this document.',
-    4004: 'This document does not exist. It may have been deleted.',
-    4009: 'This document was opened again elsewhere with this page’s connection, so this copy stopped. Reload the page to continue here.',
-  };
 
   function backoff() {
     const base = Math.min(30_000, 500 * 2 ** attempts);
@@ -493,23 +560,44 @@ export function renderEditor(root, docId) {
   let refocus = false;
   function lock() {
     refocus ||= view.hasFocus;
-    view.dispatch({ effects: editable.reconfigure(lockedExt) });
+    locked = true;
+    view.dispatch({ effects: editable.reconfigure(editableExt()) });
   }
 
   function unlock() {
-    if (view.state.facet(EditorState.readOnly)) view.dispatch({ effects: editable.reconfigure([]) });
+    locked = false;
+    view.dispatch({ effects: editable.reconfigure(editableExt()) });
     if (refocus) view.focus();
     refocus = false;
   }
 
-  function giveUp(message) {
+  // setViewOnly makes the editor read-only for good (the key's role is
+  // "view", or the server said so): the badge shows, renaming is off.
+  function setViewOnly(on) {
+    if (on === viewOnly) return;
+    viewOnly = on;
+    viewBadge.hidden = !on;
+    host.classList.toggle('view-only', on);
+    titleInput.disabled = on || role === null;
+    titleInput.title = on ? 'Only people with the edit link can rename this document' : '';
+    view.dispatch({ effects: editable.reconfigure(editableExt()) });
+    renderPeople(view.state);
+  }
+
+  // giveUp stops for good and says why: notice is {label, text}.
+  function giveUp(stop) {
     gaveUp = true;
+    notice = stop;
+    if (stop.gone) {
+      share.close();
+      shareButton.disabled = true;
+    }
     clearTimeout(retryTimer);
     dropSocket();
     lock();
-    banner.show(message, {
+    banner.show(stop.text, {
       dismissible: false,
-      action: h('a', { href: '/' }, 'Back to all documents'),
+      action: h('a', { href: '/' }, 'Your documents'),
     });
     renderStatus();
   }
@@ -530,27 +618,36 @@ export function renderEditor(root, docId) {
     banner.show(`The document was reloaded because ${why}. ${what}`);
   }
 
+  // notice is why the page is not connected, from the last close: shown in
+  // the status while reconnecting or after stopping (null: nothing to say).
+  let notice = null;
+
   function renderStatus() {
     const pending = client.pending();
     let state;
     let label;
+    let title;
     if (gaveUp) {
       state = 'offline';
-      label = 'Disconnected';
+      label = notice?.label ?? 'Disconnected';
+      title = notice?.text ?? 'Disconnected';
     } else if (joined) {
       state = 'connected';
-      label = pending === 0 ? 'Saved' : `Saving ${pending}…`;
-    } else if (!navigator.onLine || attempts >= OFFLINE_AFTER) {
+      label = viewOnly ? 'Live' : pending === 0 ? 'Saved' : `Saving ${pending}…`;
+      title = viewOnly ? 'Connected: changes by others appear as they are made' : 'Connected';
+    } else if (!navigator.onLine || (attempts >= OFFLINE_AFTER && notice === null)) {
       state = 'offline';
       label = pending === 0 ? 'Offline' : `Offline · ${pending} unsaved`;
+      title = notice?.text ?? 'Offline: edits are kept in this page';
     } else {
       state = 'reconnecting';
-      label = everJoined ? 'Reconnecting…' : 'Connecting…';
+      label = notice ? `${notice.label} · reconnecting…` : everJoined ? 'Reconnecting…' : 'Connecting…';
       if (pending > 0) label += ` · ${pending} unsaved`;
+      title = notice?.text ?? 'Reconnecting';
     }
     status.dataset.state = state;
     status.dataset.pending = String(pending);
-    status.title = state === 'connected' ? 'Connected' : state === 'offline' ? 'Offline: edits are kept in this page' : 'Reconnecting';
+    status.title = title;
     statusLabel.textContent = label;
   }
 
@@ -570,30 +667,59 @@ export function renderEditor(root, docId) {
     }
   });
 
-  // --- title ---
+  // --- the document: title, role, links ---
   let savedTitle = '';
-  getDoc(docId).then(
-    (doc) => {
-      showTitle(doc.title ?? '');
-      titleInput.disabled = false;
-    },
-    (err) => {
-      if (err.status === 404) giveUp('This document does not exist. It may have been deleted.');
-      else banner.show(`Could not load the title: ${err.message}.`);
-    },
-  );
+  // loadDoc asks for the role and the links; it runs again after a join
+  // until it has them (the first try may fail while the server is away).
+  let loadingDoc = false;
+  function loadDoc() {
+    if (role !== null || loadingDoc || gaveUp) return;
+    loadingDoc = true;
+    getDoc(docKey).then(docLoaded, docFailed).finally(() => {
+      loadingDoc = false;
+    });
+  }
+  let docProblem = null; // the banner's text while the details are missing
+  function docLoaded(doc) {
+    role = doc.role ?? 'edit';
+    links = doc.links ?? {};
+    recordDoc({ key: docKey, id: doc.id, title: doc.title ?? '', role });
+    showTitle(doc.title ?? '');
+    if (role === 'view') setViewOnly(true);
+    titleInput.disabled = viewOnly;
+    shareButton.disabled = gaveUp && notice?.gone === true;
+    if (docProblem !== null && banner.el.textContent.startsWith(docProblem)) banner.hide();
+    docProblem = null;
+  }
+  function docFailed(err) {
+    const n = httpNotice(err, { viewOnly });
+    if (err.status === 404) {
+      giveUp(n);
+      return;
+    }
+    docProblem = n ? n.text : `Could not load the document’s details: ${err.message}.`;
+    banner.show(docProblem);
+  }
+  loadDoc();
   // A rename by someone else is not pushed over the socket: look now and
-  // then (the list carries titles without the text).
+  // then.
   function showTitle(title) {
     savedTitle = title;
     titleInput.value = title;
     document.title = `${title || 'Untitled'} · Tandem`;
   }
   async function refreshTitle() {
-    if (document.hidden || gaveUp || document.activeElement === titleInput) return;
+    if (document.hidden || gaveUp || role === null || document.activeElement === titleInput) return;
     try {
-      const doc = (await listDocs()).find((d) => d.id === docId);
-      if (doc && doc.title !== savedTitle && document.activeElement !== titleInput) showTitle(doc.title);
+      const doc = await getDoc(docKey);
+      if (doc.title !== savedTitle && document.activeElement !== titleInput) {
+        showTitle(doc.title);
+        updateDoc(docKey, { title: doc.title });
+      }
+      if (doc.links) {
+        links = doc.links;
+        share.update(links, role);
+      }
     } catch {
       // The connection status already tells the user the server is away.
     }
@@ -610,19 +736,22 @@ export function renderEditor(root, docId) {
   });
   titleInput.addEventListener('change', async () => {
     const title = titleInput.value.trim();
-    if (title === savedTitle) return;
+    if (title === savedTitle || viewOnly) return;
     try {
-      const doc = await renameDoc(docId, title);
+      const doc = await renameDoc(docKey, title);
       showTitle(doc?.title ?? title);
+      updateDoc(docKey, { title: doc?.title ?? title });
     } catch (err) {
-      banner.show(`Could not rename the document: ${err.message}.`);
+      titleInput.value = savedTitle;
+      const n = httpNotice(err, { viewOnly: true });
+      banner.show(n ? n.text : `Could not rename the document: ${err.message}.`);
     }
   });
 
   // --- name ---
   // The name travels in join, so a new name is announced by joining again
-  // (the same client id: the server replaces the socket, pending ops are
-  // resent as after any reconnect).
+  // (with the same secret, so the same identity; pending ops are resent as
+  // after any reconnect).
   let nameTimer = null;
   function commitName() {
     clearTimeout(nameTimer);
@@ -645,23 +774,51 @@ export function renderEditor(root, docId) {
     if (e.key === 'Enter') nameInput.blur();
   });
 
-  // --- copy link ---
-  copyButton.addEventListener('click', async () => {
-    const url = `${location.origin}/d/${encodeURIComponent(docId)}`;
-    let ok = true;
-    try {
-      await navigator.clipboard.writeText(url);
-    } catch {
-      ok = false;
-    }
-    copyButton.textContent = ok ? 'Copied!' : 'Copy failed';
-    copyButton.classList.toggle('done', ok);
-    if (!ok) banner.show('The link could not be copied here; it is in the address bar: ', { action: h('code', {}, url) });
-    setTimeout(() => {
-      copyButton.textContent = 'Copy link';
-      copyButton.classList.remove('done');
-    }, 1500);
+  // --- share ---
+  shareButton.addEventListener('click', () => {
+    if (links !== null) share.open(links, role, shareButton);
   });
+
+  // The key being replaced by a reissue of this page's own link: a close
+  // with link_revoked for it is expected (closed()), and the page then
+  // reconnects through the new key.
+  let keyChange = null;
+
+  // reissue replaces the edit or view link; the dialog calls it once the
+  // person has confirmed.
+  async function reissue(which) {
+    const own = keyOfLink(links?.[which]) === docKey;
+    if (own) keyChange = { revoked: false };
+    try {
+      const res = await reissueLink(docKey, which);
+      links = { ...links, ...res.links };
+      if (own) switchKey(keyOfLink(links[which]));
+      share.update(links, role);
+      return links;
+    } catch (err) {
+      // If the link went anyway (an answer lost), reconnecting through it
+      // says so.
+      if (own && keyChange?.revoked && !gaveUp) connect();
+      throw err;
+    } finally {
+      keyChange = null;
+    }
+  }
+
+  // switchKey moves the page to a new key for the same document: the
+  // address, the list of documents and the connection (same identity, same
+  // pending edits: they are resent as after any reconnect).
+  function switchKey(key) {
+    if (!key || key === docKey) return;
+    const old = docKey;
+    docKey = key;
+    replaceKey(old, key);
+    window.history.replaceState(window.history.state, '', `/d/${encodeURIComponent(key)}${location.search}${location.hash}`);
+    if (gaveUp) return;
+    dropSocket();
+    connect();
+    renderStatus();
+  }
 
   // Hooks for end-to-end tests.
   window.tandem = {
@@ -670,6 +827,8 @@ export function renderEditor(root, docId) {
     isSynchronized: () => joined && client.isSynchronized(),
     pending: () => client.pending(),
     clientId: () => client.id,
+    key: () => docKey,
+    viewOnly: () => viewOnly,
   };
 
   renderStatus();

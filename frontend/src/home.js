@@ -1,22 +1,31 @@
-// The home page: the documents, newest edit first, and a button for a new one.
+// The home page: "your documents", the documents this browser created or
+// opened (recent.js keeps them in localStorage: the server lists every
+// document only to its administrator), each with what the server says of
+// it now; a button for a new document and a field to open a link.
 
-import { createDoc, listDocs } from './api.js';
+import { createDoc, getDoc, keyOfLink } from './api.js';
 import { errorBanner, h } from './dom.js';
+import { forgetDoc, loadRecent, recordDoc, updateDoc } from './recent.js';
 
-const REFRESH_MS = 15_000;
+const REFRESH_MS = 30_000;
+// Each refresh asks the server about at most this many documents (the most
+// recently opened), a few at a time: GET /api/docs/{key} carries the text.
+const REFRESH_LIMIT = 50;
+const REFRESH_PARALLEL = 4;
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-export function timeAgo(iso, now = Date.now()) {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return '';
-  const s = Math.round((t - now) / 1000);
+// timeAgo says when t (an ISO date or milliseconds) was, relative to now.
+export function timeAgo(t, now = Date.now()) {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms) || ms <= 0) return '';
+  const s = Math.round((ms - now) / 1000);
   const abs = Math.abs(s);
   if (abs < 45) return 'just now';
   if (abs < 3600) return relative.format(Math.round(s / 60), 'minute');
   if (abs < 86400) return relative.format(Math.round(s / 3600), 'hour');
   if (abs < 86400 * 30) return relative.format(Math.round(s / 86400), 'day');
-  return new Date(t).toLocaleDateString();
+  return new Date(ms).toLocaleDateString();
 }
 
 export function sizeLabel(n) {
@@ -26,29 +35,43 @@ export function sizeLabel(n) {
   return `${(n / 1_000_000).toFixed(1)}M characters`;
 }
 
-// docIdFromInput accepts a document link (…/d/{id}) or a bare id.
-export function docIdFromInput(text) {
+// docKeyFromInput accepts a document link (…/d/{key}) or a bare key.
+export function docKeyFromInput(text) {
   const s = text.trim();
-  const m = s.match(/\/d\/([^/?#\s]+)/);
-  if (m) return decodeURIComponent(m[1]);
+  const key = keyOfLink(s.replace(/[?#].*$/, ''));
+  if (key) return key;
   if (/^[A-Za-z0-9._~-]+$/.test(s)) return s;
   return null;
 }
 
+const ROLE_LABEL = { edit: 'Can edit', admin: 'Administrator', view: 'View only' };
+
 export function renderHome(root) {
-  document.title = 'Tandem';
+  document.title = 'Your documents · Tandem';
   const banner = errorBanner();
-  const list = h('ul', { className: 'doc-list', 'data-testid': 'doc-list', 'aria-busy': 'true' });
-  const empty = h('p', { className: 'empty', hidden: true }, 'No documents yet. Start one with “New document”.');
+  const list = h('ul', { className: 'doc-list', 'data-testid': 'doc-list', 'aria-labelledby': 'docs-heading' });
+  const empty = h(
+    'div',
+    { className: 'empty', hidden: true, 'data-testid': 'no-docs' },
+    h('p', { className: 'empty-title' }, 'No documents here yet'),
+    h('p', {}, 'Documents you create or open in this browser appear here. Start one with “New document”, or paste a link someone shared with you.'),
+  );
 
   const newButton = h('button', { className: 'btn primary', type: 'button', 'data-testid': 'new-doc' }, 'New document');
   newButton.addEventListener('click', async () => {
     newButton.disabled = true;
     try {
       const doc = await createDoc();
-      location.assign(`/d/${encodeURIComponent(doc.id)}`);
+      const key = keyOfLink(doc.links?.edit);
+      if (!key) throw new Error('the server did not answer with an edit link');
+      recordDoc({ key, id: doc.id, title: doc.title ?? '', role: doc.role ?? 'edit' });
+      location.assign(`/d/${encodeURIComponent(key)}`);
     } catch (err) {
-      banner.show(`Could not create a document: ${err.message}.`);
+      banner.show(
+        err.status === 401 || err.code === 'unauthorized'
+          ? 'This server lets only its administrators create documents. Ask for a link to a document instead.'
+          : `Could not create a document: ${err.message}.`,
+      );
       newButton.disabled = false;
     }
   });
@@ -60,20 +83,15 @@ export function renderHome(root) {
     'aria-label': 'Document link',
     'data-testid': 'open-link',
   });
-  const openForm = h(
-    'form',
-    { className: 'open-form' },
-    openInput,
-    h('button', { className: 'btn', type: 'submit' }, 'Open'),
-  );
+  const openForm = h('form', { className: 'open-form' }, openInput, h('button', { className: 'btn', type: 'submit' }, 'Open'));
   openForm.addEventListener('submit', (e) => {
     e.preventDefault();
-    const id = docIdFromInput(openInput.value);
-    if (id === null) {
+    const key = docKeyFromInput(openInput.value);
+    if (key === null) {
       banner.show('That does not look like a document link.');
       return;
     }
-    location.assign(`/d/${encodeURIComponent(id)}`);
+    location.assign(`/d/${encodeURIComponent(key)}`);
   });
 
   root.replaceChildren(
@@ -88,47 +106,120 @@ export function renderHome(root) {
     h(
       'main',
       { className: 'home' },
-      h('div', { className: 'home-head' }, h('h1', {}, 'Documents'), openForm),
+      h('div', { className: 'home-head' }, h('h1', { id: 'docs-heading' }, 'Your documents'), openForm),
       list,
       empty,
+      h('p', { className: 'home-note' }, 'This list is kept in this browser only. Removing a document from it deletes nothing.'),
     ),
   );
 
-  let timer = null;
-  async function refresh() {
+  // What the server said of each key: {doc} or {gone: true}.
+  const live = new Map();
+
+  function render() {
+    const entries = loadRecent();
+    const focusedKey = document.activeElement?.closest?.('.doc-item')?.dataset.key;
+    list.replaceChildren(...entries.map((e) => docItem(e, live.get(e.key), remove)));
+    empty.hidden = entries.length > 0;
+    if (focusedKey) list.querySelector(`.doc-item[data-key="${CSS.escape(focusedKey)}"] a, .doc-item[data-key="${CSS.escape(focusedKey)}"] button`)?.focus();
+  }
+
+  function remove(key) {
+    forgetDoc(key);
+    live.delete(key);
+    render();
+    list.querySelector('a, button')?.focus();
+  }
+
+  // check asks the server about one document and keeps what it learns.
+  async function check(entry) {
     try {
-      const docs = await listDocs();
-      list.replaceChildren(...docs.map(docItem));
-      empty.hidden = docs.length > 0;
-      list.removeAttribute('aria-busy');
-      if (banner.el.dataset.source === 'list') banner.hide();
+      const doc = await getDoc(entry.key);
+      live.set(entry.key, { doc });
+      updateDoc(entry.key, { id: doc.id, title: doc.title ?? '', role: doc.role });
     } catch (err) {
-      banner.show(`Could not load the documents: ${err.message}.`);
-      banner.el.dataset.source = 'list';
+      if (err.status === 404) live.set(entry.key, { gone: true });
+      // Anything else (the server away, too many requests): keep what was
+      // known, and try again at the next refresh.
     }
+  }
+
+  let timer = null;
+  let running = false;
+  async function refresh() {
     clearTimeout(timer);
+    if (running) return;
+    running = true;
+    render();
+    const queue = loadRecent().slice(0, REFRESH_LIMIT);
+    const worker = async () => {
+      for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+        await check(e);
+        render();
+      }
+    };
+    await Promise.all(Array.from({ length: REFRESH_PARALLEL }, worker));
+    list.dataset.checked = 'true';
+    running = false;
     if (!document.hidden) timer = setTimeout(refresh, REFRESH_MS);
   }
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) refresh();
   });
+  // Another tab opened or removed a document.
+  window.addEventListener('storage', (e) => {
+    if (e.key === null || e.key === 'tandem.docs') render();
+  });
   refresh();
 }
 
-function docItem(doc) {
-  const editors = doc.editors ?? 0;
-  const meta = [`edited ${timeAgo(doc.updated)}`, sizeLabel(doc.size ?? 0)];
+function docItem(entry, known, remove) {
+  const doc = known?.doc;
+  const gone = known?.gone === true;
+  const title = (doc?.title ?? entry.title) || 'Untitled';
+  const role = doc?.role ?? entry.role;
+  const editors = doc?.editors ?? 0;
+  const meta = [];
+  if (entry.opened) meta.push(`opened ${timeAgo(entry.opened)}`);
+  if (doc?.updated) meta.push(`edited ${timeAgo(doc.updated)}`);
+  if (doc) meta.push(sizeLabel(doc.size ?? 0));
+  const removeButton = h(
+    'button',
+    {
+      className: gone ? 'btn small' : 'icon-btn doc-remove',
+      type: 'button',
+      'data-testid': 'remove-doc',
+      'aria-label': `Remove “${title}” from your documents`,
+      title: 'Remove from this list',
+    },
+    gone ? 'Remove' : '×',
+  );
+  removeButton.addEventListener('click', () => remove(entry.key));
   return h(
     'li',
-    { className: 'doc-item', 'data-testid': 'doc-item', 'data-id': doc.id },
+    {
+      className: gone ? 'doc-item gone' : 'doc-item',
+      'data-testid': 'doc-item',
+      'data-key': entry.key,
+      'data-id': entry.id || null,
+      'data-state': gone ? 'gone' : doc ? 'ok' : 'unknown',
+    },
     h(
       'a',
-      { className: 'doc-link', href: `/d/${encodeURIComponent(doc.id)}` },
-      h('span', { className: 'doc-title' }, doc.title || 'Untitled'),
-      h('span', { className: 'doc-meta' }, meta.join(' · ')),
-      editors > 0
-        ? h('span', { className: 'doc-people', title: `${editors} editing now` }, h('span', { className: 'live-dot' }), `${editors} here now`)
-        : null,
+      { className: 'doc-link', href: `/d/${encodeURIComponent(entry.key)}` },
+      h('span', { className: 'doc-title' }, title),
+      h(
+        'span',
+        { className: 'doc-meta' },
+        h('span', { className: `role-chip role-${role}` }, ROLE_LABEL[role] ?? role),
+        meta.length ? ` ${meta.join(' · ')}` : '',
+      ),
+      gone
+        ? h('span', { className: 'doc-gone', 'data-testid': 'doc-gone' }, 'Deleted or link revoked')
+        : editors > 0
+          ? h('span', { className: 'doc-people', title: `${editors} here now` }, h('span', { className: 'live-dot' }), `${editors} here now`)
+          : null,
     ),
+    removeButton,
   );
 }

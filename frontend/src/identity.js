@@ -1,7 +1,8 @@
 // The local person: a name and a colour, remembered in localStorage, with a
-// friendly random default. The client id is not stored: it is made once per
-// page load, because a duplicated tab copies sessionStorage and two tabs
-// must never share an id.
+// friendly random default. The client's id is not made here: the server
+// issues it (with a secret) when the page first joins a document, and the
+// page keeps it only in memory, for that page load, because a duplicated
+// tab copies sessionStorage and two tabs must never share an identity.
 
 const ADJECTIVES = [
   'Quick', 'Calm', 'Bright', 'Brave', 'Clever', 'Gentle', 'Happy', 'Jolly', 'Kind', 'Lucky',
@@ -78,11 +79,4 @@ export function loadIdentity() {
 
 export function saveName(name) {
   storage()?.setItem('tandem.name', name);
-}
-
-// newClientId makes a random id matching [A-Za-z0-9._:-]{1,64}.
-export function newClientId() {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return `c-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }

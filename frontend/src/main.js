@@ -1,5 +1,6 @@
-// Entry point: the path decides the page. "/" lists documents, "/d/{id}"
-// edits one; the server serves the same index.html for both.
+// Entry point: the path decides the page. "/" lists this browser's
+// documents, "/d/{key}" opens one through an edit or view link's key; the
+// server serves the same index.html for both.
 
 import { errorBanner, h } from './dom.js';
 import { renderEditor } from './editor.js';
@@ -14,19 +15,19 @@ function route() {
   }
   const m = path.match(/^\/d\/([^/]+)\/?$/);
   if (m) {
-    let id;
+    let key;
     try {
-      id = decodeURIComponent(m[1]);
+      key = decodeURIComponent(m[1]);
     } catch {
-      id = null;
+      key = null;
     }
-    if (id) {
-      renderEditor(root, id);
+    if (key) {
+      renderEditor(root, key);
       return;
     }
   }
   const banner = errorBanner();
-  banner.show('There is no page at this address. ', { dismissible: false, action: h('a', { href: '/' }, 'See all documents') });
+  banner.show('There is no page at this address. ', { dismissible: false, action: h('a', { href: '/' }, 'Your documents') });
   root.replaceChildren(banner.el);
 }
 

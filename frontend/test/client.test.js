@@ -12,17 +12,62 @@ import {
   ProtocolError,
   SYNCHRONIZED,
 } from '../src/client.js';
-import { SimClient, SimServer, mulberry32, randomOp } from './sim.js';
+import { STOP } from '../src/closecodes.js';
+import { SimClient, SimServer, mulberry32, publicId, randomOp } from './sim.js';
 
-// joinedClient returns a client that has loaded "abc" at revision 5 and whose
-// server has applied none of its ops.
+const SECRET = 's3cretS3cretS3cretS3cr';
+
+// joinedClient returns a client that has loaded "abc" at revision 5, whose
+// server issued it the public id "me", and applied none of its ops.
 function joinedClient() {
-  const c = new Client('me');
-  assert.deepEqual(c.joinMessage('Ada', '#d33'), { type: 'join', client: 'me', name: 'Ada', color: '#d33' });
+  const c = new Client();
+  assert.deepEqual(c.joinMessage('Ada', '#d33'), { type: 'join', name: 'Ada', color: '#d33' });
   assert.equal(c.applySnapshot({ type: 'snapshot', rev: 5, text: 'abc' }), 0);
-  assert.deepEqual(c.applyJoined({ type: 'joined', rev: 5, seq: 0, peers: [] }), []);
+  assert.deepEqual(c.applyJoined({ type: 'joined', rev: 5, seq: 0, client: 'me', secret: SECRET, peers: [] }), []);
   return c;
 }
+
+describe('Client identity', () => {
+  it('has no id before the server issues one, then keeps it and sends the secret in every join', () => {
+    const c = new Client();
+    assert.equal(c.id, null);
+    assert.equal(c.joinMessage('Ada', '#d33').secret, undefined);
+    c.applySnapshot({ type: 'snapshot', rev: 5, text: 'abc' });
+    c.applyJoined({ type: 'joined', rev: 5, seq: 0, client: 'me', secret: SECRET, peers: [] });
+    assert.equal(c.id, 'me');
+    assert.equal(c.view, false);
+    c.disconnected();
+    assert.deepEqual(c.joinMessage('Ada', '#d33'), { type: 'join', name: 'Ada', color: '#d33', secret: SECRET, rev: 5 });
+    // A joined without identity fields (as an older server sends) keeps it.
+    c.applyJoined({ type: 'joined', rev: 5, seq: 0, peers: [] });
+    assert.equal(c.id, 'me');
+    c.resync();
+    assert.deepEqual(c.joinMessage('Ada', '#d33'), { type: 'join', name: 'Ada', color: '#d33', secret: SECRET });
+  });
+
+  it('takes no op as its own before it has an id', () => {
+    const c = new Client();
+    c.applySnapshot({ type: 'snapshot', rev: 0, text: '' });
+    assert.deepEqual(c.applyServer({ type: 'op', rev: 1, op: ['x'], client: null, seq: 1 }), ['x']);
+  });
+
+  it('keeps the identity when a joined is refused', () => {
+    const c = joinedClient();
+    c.applyLocal([3, 'd']);
+    c.disconnected();
+    c.joinMessage('Ada', '#d33');
+    assert.throws(() => c.applyJoined({ type: 'joined', rev: 5, seq: 1, client: 'other', secret: 'x', peers: [] }), ProtocolError);
+    assert.equal(c.id, 'me');
+    assert.equal(c.secret, SECRET);
+  });
+
+  it('records that a connection is view only', () => {
+    const c = new Client();
+    c.applySnapshot({ type: 'snapshot', rev: 1, text: 'a' });
+    c.applyJoined({ type: 'joined', rev: 1, seq: 0, client: 'v', secret: SECRET, peers: [], view: true });
+    assert.equal(c.view, true);
+  });
+});
 
 describe('Client states', () => {
   it('starts synchronized and sends the first edit at once', () => {
@@ -98,7 +143,7 @@ describe('Client states', () => {
   });
 
   it('refuses a local edit before it has a document', () => {
-    const c = new Client('me');
+    const c = new Client();
     assert.throws(() => c.applyLocal(['a']), ProtocolError);
   });
 });
@@ -132,9 +177,9 @@ describe('Client reconnect', () => {
     assert.equal(c.applyLocal([4, 'e']), null); // offline edits are kept
     assert.deepEqual(c.joinMessage('Ada', '#d33'), {
       type: 'join',
-      client: 'me',
       name: 'Ada',
       color: '#d33',
+      secret: SECRET,
       rev: 5,
     });
     // A peer's op arrives in the catch-up; ours did not land.
@@ -197,6 +242,57 @@ describe('Client reconnect', () => {
 });
 
 describe('simulated server and clients', () => {
+  it('the server issues an identity on a first join and knows the client again by its secret', () => {
+    const server = new SimServer('abc');
+    const a = new SimClient(server, 'a');
+    a.connect();
+    a.deliverToServer();
+    while (a.deliver());
+    const id = a.client.id;
+    assert.equal(server.issued, 1);
+    assert.match(a.client.secret, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(id, publicId(server.key, a.client.secret));
+    a.edit([3, 'd']);
+    a.deliverToServer();
+    a.disconnect();
+    a.connect();
+    a.deliverToServer();
+    while (a.deliver());
+    assert.equal(server.issued, 1);
+    assert.equal(a.client.id, id);
+    assert.equal(a.catchUpAcks, 1); // its op came back in the catch-up as its ack
+    assert.equal(a.resent, 0);
+  });
+
+  it('refuses a join that names a client or carries a malformed secret', () => {
+    const server = new SimServer('abc');
+    for (const join of [
+      { type: 'join', client: 'me', name: 'x', color: '#123' },
+      { type: 'join', secret: 'short', name: 'x', color: '#123' },
+    ]) {
+      const conn = server.connect();
+      server.receive(conn, join);
+      assert.deepEqual(conn.toClient, [{ type: 'error', code: 'bad_client' }]);
+      assert.equal(conn.open, true);
+    }
+  });
+
+  it('a viewer is told so in joined and its op is refused with forbidden (stop)', () => {
+    const server = new SimServer('abc');
+    const v = new SimClient(server, 'v');
+    v.conn = server.connect({ view: true });
+    v.conn.toServer.push(v.client.joinMessage('Vi', '#123'));
+    v.deliverToServer();
+    while (v.deliver());
+    assert.equal(v.client.view, true);
+    v.edit([3, 'd']);
+    v.deliverToServer();
+    while (v.deliver());
+    assert.equal(server.text, 'abc');
+    assert.deepEqual(v.closes, [4003]);
+    assert.equal(v.client.closed(4003).action, STOP);
+  });
+
   it('two clients typing at the same place: the later op lands left', () => {
     const server = new SimServer('abc');
     const a = new SimClient(server, 'a');
@@ -277,10 +373,10 @@ describe('simulated server and clients', () => {
       assert.ok(edits > 100, `seed ${seed}: only ${edits} edits were made`);
       assert.ok(server.rev > 20, `seed ${seed}: only ${server.rev} ops reached the server`);
       for (const c of clients) {
-        assert.equal(c.client.state, SYNCHRONIZED, `seed ${seed}: ${c.client.id} is ${c.client.state}`);
-        assert.equal(c.client.rev, server.rev, `seed ${seed}: ${c.client.id} at rev ${c.client.rev}`);
-        assert.equal(c.text, server.text, `seed ${seed}: ${c.client.id} text differs from the server`);
-        assert.deepEqual(c.closes.filter((code) => code !== 1001), [], `seed ${seed}: ${c.client.id} was refused`);
+        assert.equal(c.client.state, SYNCHRONIZED, `seed ${seed}: ${c.label} is ${c.client.state}`);
+        assert.equal(c.client.rev, server.rev, `seed ${seed}: ${c.label} at rev ${c.client.rev}`);
+        assert.equal(c.text, server.text, `seed ${seed}: ${c.label} text differs from the server`);
+        assert.deepEqual(c.closes.filter((code) => code !== 1001), [], `seed ${seed}: ${c.label} was refused`);
       }
       // Every (client, seq) applied exactly once, seqs 1..n with no gap.
       const seen = new Map();
@@ -290,8 +386,10 @@ describe('simulated server and clients', () => {
         seen.set(e.client, e.seq);
       }
       for (const c of clients) {
-        assert.equal(seen.get(c.client.id) ?? 0, c.client.nextSeq - 1, `seed ${seed}: ${c.client.id} seq count`);
+        assert.equal(seen.get(c.client.id) ?? 0, c.client.nextSeq - 1, `seed ${seed}: ${c.label} seq count`);
+        assert.equal(c.client.id, publicId(server.key, c.client.secret), `seed ${seed}: ${c.label}'s id is not derived from its secret`);
       }
+      assert.equal(new Set(clients.map((c) => c.client.id)).size, clients.length, `seed ${seed}: two clients share an id`);
     });
   }
 });

@@ -25,8 +25,8 @@ const scripts = readdirSync(dir)
 const INPUTS = new Set(['connect', 'disconnect', 'close', 'edit', 'select', 'recv', 'refuse']);
 
 class ScriptRun {
-  constructor(id, name, color, options) {
-    this.client = new Client(id, options);
+  constructor(name, color, options) {
+    this.client = new Client(options);
     this.name = name;
     this.color = color;
     this.text = '';
@@ -189,8 +189,10 @@ function runScript(src, options = {}) {
     const arg = sp < 0 ? '' : line.slice(sp + 1).trim();
     try {
       if (cmd === 'client') {
-        const [id, name, color] = arg.split(/\s+/);
-        run = new ScriptRun(id, name, color, options);
+        const words = arg.split(/\s+/);
+        if (words.length !== 2) throw new Error('want client NAME COLOR');
+        const [name, color] = words;
+        run = new ScriptRun(name, color, options);
       } else if (run === null) {
         throw new Error(`${cmd} before the client line`);
       } else {

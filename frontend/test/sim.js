@@ -1,15 +1,30 @@
 // A simulated Tandem server and network for the client tests. The server
 // follows the algorithm of the protocol: de-duplication by (client, seq)
 // first, then the revision check, then transform against every op applied
-// since the op's base revision, apply, log, acknowledge, broadcast. The
-// network is a pair of FIFO queues per connection, delivered in whatever
-// order the test chooses; closing a connection loses what is in them.
+// since the op's base revision, apply, log, acknowledge, broadcast. It
+// issues identities as the real server does: a join without a secret gets a
+// new random secret, and the public id is derived from the secret (an HMAC
+// under a key of this server), so a rejoin with the secret is known again.
+// The network is a pair of FIFO queues per connection, delivered in
+// whatever order the test chooses; closing a connection loses what is in
+// them.
+
+import { createHmac, randomBytes } from 'node:crypto';
 
 import { Client } from '../src/client.js';
 import { apply, normalize, transform } from '../src/ot.js';
 
+const SECRET_RE = /^[A-Za-z0-9_-]{22}$/;
+
+// publicId derives a client's public id from its secret.
+export function publicId(key, secret) {
+  return `p-${createHmac('sha256', key).update(secret).digest('base64url').slice(0, 16)}`;
+}
+
 export class SimServer {
   constructor(text = '') {
+    this.key = randomBytes(32);
+    this.issued = 0; // secrets issued
     this.text = text;
     this.log = []; // revision i+1 is log[i]: {op, client, seq}
     this.highest = new Map(); // client id → highest seq applied
@@ -20,8 +35,10 @@ export class SimServer {
     return this.log.length;
   }
 
-  connect() {
-    const conn = { toServer: [], toClient: [], open: true, client: null, closeCode: null };
+  // connect opens a connection; with view set it may not edit (as through
+  // a view link).
+  connect({ view = false } = {}) {
+    const conn = { toServer: [], toClient: [], open: true, client: null, closeCode: null, view };
     this.conns.add(conn);
     return conn;
   }
@@ -46,7 +63,16 @@ export class SimServer {
   }
 
   #join(conn, msg) {
-    conn.client = msg.client;
+    if (msg.client !== undefined || (msg.secret !== undefined && !SECRET_RE.test(msg.secret))) {
+      this.#send(conn, { type: 'error', code: 'bad_client' });
+      return;
+    }
+    let secret = msg.secret;
+    if (secret === undefined) {
+      secret = randomBytes(16).toString('base64url'); // 22 characters
+      this.issued++;
+    }
+    conn.client = publicId(this.key, secret);
     if (msg.rev === undefined || msg.rev > this.rev) {
       this.#send(conn, { type: 'snapshot', rev: this.rev, text: this.text });
     } else {
@@ -54,15 +80,18 @@ export class SimServer {
         this.#send(conn, { type: 'op', rev: msg.rev + i + 1, op: e.op, client: e.client, seq: e.seq });
       });
     }
-    this.#send(conn, { type: 'joined', rev: this.rev, seq: this.highest.get(msg.client) ?? 0, peers: [] });
+    const joined = { type: 'joined', rev: this.rev, seq: this.highest.get(conn.client) ?? 0, client: conn.client, secret, peers: [] };
+    if (conn.view) joined.view = true;
+    this.#send(conn, joined);
   }
 
-  #refuse(conn, code, seq) {
+  #refuse(conn, code, seq, close = 4000) {
     this.#send(conn, { type: 'error', code, seq });
-    this.close(conn, 4000);
+    this.close(conn, close);
   }
 
   #op(conn, msg) {
+    if (conn.view) return this.#refuse(conn, 'forbidden', msg.seq, 4003);
     const highest = this.highest.get(conn.client) ?? 0;
     if (msg.seq <= highest) {
       const i = this.log.findIndex((e) => e.client === conn.client && e.seq === msg.seq);
@@ -92,10 +121,12 @@ export class SimServer {
 
 // SimClient is the app's glue around Client: it holds the text (as the
 // editor would), sends what Client returns and applies what it returns.
+// label names it in test messages (its id comes from the server).
 export class SimClient {
-  constructor(server, id) {
+  constructor(server, label) {
     this.server = server;
-    this.client = new Client(id);
+    this.label = label;
+    this.client = new Client();
     this.text = '';
     this.conn = null;
     this.closes = [];
