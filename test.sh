@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need first:
-# Debian's Chromium (for the browser tests) and the npm packages.
+# Debian's Chromium, nginx and openssl (for the browser tests) and the npm
+# packages.
 # Usage: ./test.sh            everything
 #        SKIP_E2E=1 ./test.sh  everything but the browser tests
 set -euo pipefail
 cd "$(dirname "$0")"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# apt_install installs Debian packages, as root or with sudo. No service is
+# started meanwhile (nginx's package would start one on port 80): a
+# policy-rc.d that says no is put in place for the install, unless the
+# system has one already. The tests start their own nginx.
+apt_install() {
+  local sudo="" policy=/usr/sbin/policy-rc.d made_policy="" rc=0
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# test.sh: no service starts while it installs packages\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 0755 "$policy"
+    made_policy=1
+  fi
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } || rc=$?
+  if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi
+  return "$rc"
+}
 
 step "go vet"
 go vet ./...
@@ -36,13 +54,14 @@ if [ -d frontend ]; then
 fi
 
 if [ -d e2e ] && [ -z "${SKIP_E2E:-}" ]; then
-  step "browser tests (Playwright + Debian's Chromium)"
-  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    fi
+  step "browser tests (Playwright + Debian's Chromium; nginx and openssl for the TLS test)"
+  missing=()
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+  [ -x "${NGINX_PATH:-/usr/sbin/nginx}" ] || missing+=(nginx)
+  command -v openssl >/dev/null || missing+=(openssl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing with apt-get: ${missing[*]}"
+    apt_install "${missing[@]}"
   fi
   (cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund && npx playwright test)
 fi
