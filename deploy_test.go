@@ -123,6 +123,14 @@ func TestBackupCommand(t *testing.T) {
 	if err := runBackup(context.Background(), []string{"-data", dir}, func(string) string { return "" }, io.Discard); err == nil {
 		t.Fatal("backup without a file succeeded")
 	}
+	// Flags may follow the file too.
+	out2 := filepath.Join(t.TempDir(), "backup2.db")
+	if err := runBackup(context.Background(), []string{out2, "-data", dir}, func(string) string { return "" }, io.Discard); err != nil {
+		t.Fatalf("backup FILE -data DIR: %v", err)
+	}
+	if err := runBackup(context.Background(), []string{out2 + "x", out2 + "y", "-data", dir}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Fatal("backup to two files succeeded")
+	}
 	db, err := store.Open(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)

@@ -521,14 +521,23 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, o
 		fmt.Fprintf(output, "Usage: tandem backup [-data DIR] FILE\n\nWrites a consistent copy of DIR/tandem.db to the new file FILE (SQLite's\nVACUUM INTO); the server may keep running. Restore: stop the server and\nput FILE in place as DIR/tandem.db (see docs/deploy.md).\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
+	// Flags may come before or after FILE.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fs.Usage()
 		return errors.New("want one FILE to write")
 	}
-	out := fs.Arg(0)
+	out := files[0]
 	if err := store.Backup(ctx, filepath.Join(dir, "tandem.db"), out); err != nil {
 		return err
 	}
