@@ -712,7 +712,7 @@ var (
 		`{"type":"presence","rev":1e400}`, `{"type":"op","seq":99999999999999999999}`, `{"type":"op","rev":1.0}`,
 		`{"type":["op"]}`, `{"type":{"a":1}}`, `{"type":"join","name":7}`, `{"type":"join","color":[]}`,
 		`{"x":` + strings.Repeat(`{"x":`, 300) + `1` + strings.Repeat("}", 301)}
-	unknownTypes = []string{"ack", "joined", "snapshot", "leave", "error", "OP", "Join", " join", "op ", "ping",
+	unknownTypes = []string{"ack", "joined", "snapshot", "leave", "error", "OP", "Join", " join", "op ", "Ping",
 		"\u0000", "😀", strings.Repeat("t", 300)}
 	badSecrets = []string{" ", "short", strings.Repeat("a", 21), strings.Repeat("a", 65), strings.Repeat("é", 22),
 		strings.Repeat("a", 21) + ".", strings.Repeat("a", 21) + "\u0000", "<script>" + strings.Repeat("a", 20), strings.Repeat("😀", 11)}

@@ -179,6 +179,8 @@ func (s *Server) revoke(doc, token string) {
 	}
 }
 
+var pongMsg = wire.Encode(&wire.Message{Type: wire.TypePong})
+
 // inbound is a client message as received. Op and Sel stay raw so that a
 // malformed op or selection gets its own error code rather than bad_message.
 type inbound struct {
@@ -219,6 +221,10 @@ func (s *Server) onMessage(ms *melody.Session, data []byte) {
 	switch in.Type {
 	case "":
 		s.refuse(p, wire.CodeBadMessage, "missing type", nil)
+	case wire.TypePing:
+		// Answered here, not by the hub: it measures the connection, and
+		// a busy document must not delay it.
+		p.Send(pongMsg)
 	case wire.TypeJoin:
 		s.join(p, &in)
 	case wire.TypeOp:

@@ -603,3 +603,17 @@ func TestManyClientsConverge(t *testing.T) {
 		t.Fatalf("text %q at rev %d, want %d letters", text, rev, clients*each)
 	}
 }
+
+// ping is answered with pong at once, before and after a join.
+func TestPingPong(t *testing.T) {
+	_, ts := newTestServer(t, nil)
+	id := createDoc(t, ts)
+	a := dial(t, ts, id)
+	a.sendRaw(`{"type":"ping"}`)
+	if m, err := a.read(); err != nil || m.Type != wire.TypePong {
+		t.Fatalf("before join: %+v %v", m, err)
+	}
+	a.join("a", nil)
+	a.sendRaw(`{"type":"ping"}`)
+	a.next(wire.TypePong)
+}

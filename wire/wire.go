@@ -21,6 +21,10 @@ const (
 	TypePresence = "presence"
 	TypeLeave    = "leave"
 	TypeError    = "error"
+	// An application-level heartbeat: a client may send ping at any time
+	// and gets pong at once (browsers cannot see WebSocket pings).
+	TypePing = "ping"
+	TypePong = "pong"
 )
 
 // Range is one selection as [anchor, head] in UTF-16 code units.
