@@ -172,7 +172,7 @@ func (s *Server) routes() *echo.Echo {
 	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
 	api.GET("/docs/:id/ops", s.getOps)
 	api.POST("/docs/:id/links", s.reissueLink, s.mutating)
-	api.POST("/docs/import", s.importDoc, s.mutating)
+	api.POST(strings.TrimPrefix(importRoute, "/api"), s.importDoc, s.mutating)
 	api.POST("/docs/:id/restore", s.restoreDoc, s.mutating)
 	api.POST("/docs/:id/edit", s.editDoc, s.mutating)
 	api.POST("/docs/:id/undelete", s.undeleteDoc, s.mutating)
@@ -208,6 +208,9 @@ func (s *Server) routes() *echo.Echo {
 	}
 	return e
 }
+
+// importRoute takes bodies up to maxImport rather than Config.MaxBody.
+const importRoute = "/api/docs/import"
 
 // wsRoute is the WebSocket endpoint's route, which deadlines leaves alone.
 const wsRoute = "/api/docs/:id/ws"
@@ -298,7 +301,11 @@ func (s *Server) mutating(next echo.HandlerFunc) echo.HandlerFunc {
 				return apiErrorf(codeUnsupportedMedia, "Content-Type must be application/json, not %q", ct)
 			}
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		limit := s.cfg.MaxBody
+		if c.Path() == importRoute {
+			limit = maxImport // a whole history
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }
