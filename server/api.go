@@ -183,6 +183,7 @@ func (s *Server) routes() *echo.Echo {
 	api.POST("/docs/:id/versions", s.nameVersion, s.mutating)
 	api.DELETE("/docs/:id/versions/:rev", s.unnameVersion, s.mutating)
 	api.GET("/trash", s.listTrash)
+	api.GET(strings.TrimPrefix(eventsRoute, "/api"), s.events)
 	api.GET(strings.TrimPrefix(wsRoute, "/api"), s.handleWS)
 	// Everything else under /api is answered here, in JSON, rather than by
 	// the browser app.
@@ -216,7 +217,7 @@ const importRoute = "/api/docs/import"
 const wsRoute = "/api/docs/:id/ws"
 
 // apiPath matches the paths of the API's endpoints.
-var apiPath = regexp.MustCompile(`^/api/(trash|docs(/[^/]+(/ops|/ws|/links|/restore|/edit|/undelete|/export|/authors|/authorship|/versions(/[^/]+)?)?)?)$`)
+var apiPath = regexp.MustCompile(`^/api/(trash|events|docs(/[^/]+(/ops|/ws|/links|/restore|/edit|/undelete|/export|/authors|/authorship|/versions(/[^/]+)?)?)?)$`)
 
 // recover turns a panic in a handler into a 500 and a log line.
 func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
@@ -265,8 +266,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) deadlines(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		var read, write time.Time // zero: none
-		if c.Path() != wsRoute {
+		var read, write time.Time                           // zero: none
+		if c.Path() != wsRoute && c.Path() != eventsRoute { // long-lived: bounded per write instead
 			now := time.Now()
 			write = now.Add(s.cfg.WriteTimeout)
 			if r.ContentLength != 0 { // -1: unknown length, chunked
@@ -509,6 +510,7 @@ func (s *Server) renameDoc(c echo.Context) error {
 		return err
 	}
 	a.doc = d
+	s.changed()
 	return c.JSON(http.StatusOK, withAccess(a))
 }
 
@@ -538,6 +540,7 @@ func (s *Server) deleteDoc(c echo.Context) error {
 		s.log.Info("document moved to the trash", "doc", id)
 	}
 	s.sessions.Deleted(id)
+	s.changed()
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -619,6 +622,7 @@ func (s *Server) reissueLink(c echo.Context) error {
 		return err
 	}
 	s.revoke(d.ID, old)
+	s.changed()
 	s.log.Info("link reissued", "doc", d.ID, "link", which)
 	a.doc = d
 	return c.JSON(http.StatusOK, map[string]*linksJSON{"links": linksFor(a)})

@@ -613,6 +613,7 @@ func (s *Server) undeleteDoc(c echo.Context) error {
 		return err
 	}
 	s.log.Info("document undeleted", "doc", d.ID)
+	s.changed()
 	a.doc = d
 	return c.JSON(http.StatusOK, withAccess(a))
 }

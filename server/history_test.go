@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -256,5 +257,63 @@ func TestHTTPEditAtAnOldRevision(t *testing.T) {
 	}
 	if text, rev := docText(t, ts, key); text != "Ab-cdef" || rev != 4 {
 		t.Fatalf("text %q at %d", text, rev)
+	}
+}
+
+// The event stream tells a watcher of renames, edits, people and deletions
+// as they happen.
+func TestEventsStream(t *testing.T) {
+	_, ts := newTestServer(t, nil)
+	k := createDocLinks(t, ts)
+	gone := "AAAAAAAAAAAAAAAAAAAAAA"
+	res, err := http.Get(ts.URL + "/api/events?keys=" + k.View + "," + gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %v", res.StatusCode, res.Header)
+	}
+	sc := bufio.NewScanner(res.Body)
+	next := func() docEvent {
+		t.Helper()
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var ev docEvent
+				if err := json.Unmarshal([]byte(data), &ev); err != nil {
+					t.Fatal(err)
+				}
+				return ev
+			}
+		}
+		t.Fatalf("the stream ended: %v", sc.Err())
+		return docEvent{}
+	}
+	got := map[string]docEvent{}
+	for range 2 {
+		ev := next()
+		got[ev.Key] = ev
+	}
+	if got[k.View].State != "ok" || got[k.View].Role != "view" || got[gone].State != "gone" {
+		t.Fatalf("first events: %+v", got)
+	}
+	do(t, "PATCH", ts.URL+"/api/docs/"+k.Edit, `{"title":"Renamed"}`, "Content-Type", jsonCT)
+	if ev := next(); ev.Title != "Renamed" {
+		t.Fatalf("after a rename: %+v", ev)
+	}
+	a := dial(t, ts, k.Edit)
+	a.join("a", nil)
+	if ev := next(); ev.Editors != 1 {
+		t.Fatalf("after a join: %+v", ev)
+	}
+	a.submit(0, 1, `["x"]`)
+	if ev := next(); ev.Rev != 1 {
+		t.Fatalf("after an edit: %+v", ev)
+	}
+	do(t, "DELETE", ts.URL+"/api/docs/"+k.Edit, "")
+	for ev := next(); ev.State != "deleted"; ev = next() {
+		if ev.State != "ok" {
+			t.Fatalf("before the deletion shows: %+v", ev)
+		}
 	}
 }
