@@ -48,7 +48,6 @@ export function peopleList() {
     last = key;
     el.replaceChildren(
       ...list.map((p) => {
-        const label = `${p.name}${p.me ? ' (you)' : ''}${p.view ? ', viewing' : ''}`;
         const color = safeColor(p.color);
         const inner = [
           h('span', { className: 'avatar', style: { backgroundColor: color, color: inkOn(color) }, 'aria-hidden': 'true' }, initials(p.name)),
@@ -65,19 +64,21 @@ export function peopleList() {
             'data-view': p.view ? 'true' : null,
             title: `${p.name}${p.me ? ' (you)' : ''}${p.view ? ': can only view' : ''}`,
           },
+          // The names are the visible text; the rest of what a screen
+          // reader says is visually hidden, so both agree.
           p.me
-            ? h('span', { className: 'person-inner', 'aria-label': label }, inner)
+            ? h('span', { className: 'person-inner' }, inner)
             : h(
                 'button',
                 {
                   className: 'person-inner',
                   type: 'button',
                   'aria-pressed': String(isFollowed),
-                  'aria-label': `${label}: follow their cursor`,
                   'data-testid': 'follow',
                   onclick: () => toggle(p.client),
                 },
                 inner,
+                h('span', { className: 'sr-only' }, p.view ? ', viewing: follow' : ': follow'),
               ),
         );
       }),
