@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -87,6 +88,12 @@ type Config struct {
 	// document or act as that client: for benchmarks on loopback only
 	// (main refuses it on any other address).
 	Legacy bool
+	// MaxDocLen is the longest document in UTF-16 units, as the sessions
+	// enforce it (default 10 Mi): the HTTP API checks texts against it.
+	MaxDocLen int
+	// TrashFor is how long a deleted document stays in the trash (default
+	// 30 days).
+	TrashFor time.Duration
 	// IdentityKey derives clients' public ids from their secrets; it must
 	// outlive restarts (main keeps it in the store). Nil: a random key for
 	// this process.
@@ -112,6 +119,8 @@ const (
 	DefaultHTTPBurst         = 200
 	DefaultJoinTimeout       = 10 * time.Second
 	DefaultUserHeader        = "X-Forwarded-User"
+	DefaultMaxDocLen         = 10 << 20
+	DefaultTrashFor          = 30 * 24 * time.Hour
 )
 
 func (c *Config) setDefaults() {
@@ -160,6 +169,9 @@ func (c *Config) setDefaults() {
 	if c.UserHeader == "" {
 		c.UserHeader = DefaultUserHeader
 	}
+	if c.TrashFor <= 0 {
+		c.TrashFor = DefaultTrashFor
+	}
 	if len(c.IdentityKey) == 0 {
 		c.IdentityKey = make([]byte, 32)
 		rand.Read(c.IdentityKey)
@@ -189,6 +201,13 @@ type Server struct {
 	public   *url.URL // Config.PublicURL, parsed; nil if none
 	limits   *addrLimits
 
+	gen         atomic.Uint64  // see changed
+	streams     sync.WaitGroup // event streams still running
+	stopStreams chan struct{}  // closed by Close: event streams end
+
+	authorsMu   sync.Mutex
+	authorsSeen map[string]string // doc and author id -> name and colour saved
+
 	mu      sync.Mutex
 	closing bool
 	peers   map[*peer]struct{} // every open socket, joined or not
@@ -215,14 +234,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		public = u
 	}
 	s := &Server{
-		public:   public,
-		limits:   newAddrLimits(&cfg),
-		cfg:      cfg,
-		log:      cfg.Logger,
-		docs:     deps.Docs,
-		health:   deps.Health,
-		sessions: deps.Sessions,
-		peers:    make(map[*peer]struct{}),
+		public:      public,
+		limits:      newAddrLimits(&cfg),
+		authorsSeen: make(map[string]string),
+		stopStreams: make(chan struct{}),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		docs:        deps.Docs,
+		health:      deps.Health,
+		sessions:    deps.Sessions,
+		peers:       make(map[*peer]struct{}),
 	}
 	s.ws = s.newMelody()
 	s.echo = s.routes()
@@ -254,6 +275,8 @@ func (s *Server) close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
+	close(s.stopStreams)
+	s.streams.Wait() // each ends at its next poll
 
 	var errs []error
 	if err := s.sessions.Shutdown(ctx); err != nil {

@@ -20,6 +20,7 @@ const (
 	evFetched
 	evDeleted
 	evShutdown
+	evEdit
 )
 
 type event struct {
@@ -34,6 +35,10 @@ type event struct {
 	err     error
 	// handled is closed once the hub has taken a join (evJoin only).
 	handled chan struct{}
+	// evEdit: a server edit and where to answer it (buffered, 1).
+	edit   Edit
+	editID EditID
+	reply  chan EditResult
 }
 
 // inboxSize bounds a hub's inbox; a full inbox blocks the sockets' readers
@@ -51,7 +56,9 @@ const maxBatch = 256
 type hub struct {
 	m    *Manager
 	doc  string
-	refs int // guarded by m.mu: Conns that joined and have not left
+	refs int // guarded by m.mu: Conns that joined and have not left, and edits waiting
+	// editRefs (guarded by m.mu) is how many of refs are edits.
+	editRefs int
 
 	inbox chan event
 	done  chan struct{} // closed when run returns
@@ -66,6 +73,11 @@ type hub struct {
 	fetching bool
 	fetches  []Fetch
 	deleted  bool // the document is gone: no snapshot on stop
+	// edits are the server edits handed to the Core and not yet answered;
+	// answered is how many were answered since the last batch (each held
+	// a reference to the hub, released then).
+	edits    map[EditID]chan EditResult
+	answered int
 }
 
 func newHub(m *Manager, doc string) *hub {
@@ -76,6 +88,7 @@ func newHub(m *Manager, doc string) *hub {
 		done:  make(chan struct{}),
 		conns: make(map[PeerID]*Conn),
 		tick:  make(chan struct{}, 1),
+		edits: make(map[EditID]chan EditResult),
 	}
 }
 
@@ -98,6 +111,8 @@ func (h *hub) storeCtx() (context.Context, context.CancelFunc) {
 // document is deleted, the manager shuts down, or the store fails.
 func (h *hub) run() {
 	defer close(h.done)
+	h.m.cfg.Logger.Debug("hub started", "doc", h.doc)
+	defer h.m.cfg.Logger.Debug("hub stopped", "doc", h.doc)
 	defer func() {
 		if h.wake != nil {
 			h.wake.Stop()
@@ -135,6 +150,14 @@ func (h *hub) run() {
 		// takes it to a fresh hub.
 		if !h.advance() {
 			return
+		}
+		for ; h.answered > 0; h.answered-- {
+			h.m.mu.Lock()
+			h.editRefs--
+			h.m.mu.Unlock()
+			if h.m.release(h) {
+				stop = true // the edit was the hub's last reason to live
+			}
 		}
 		if stop {
 			h.stop()
@@ -175,6 +198,19 @@ func (h *hub) handle(ev event) bool {
 			h.core.Leave(ev.conn.id)
 		}
 		return h.m.release(h)
+	case evEdit:
+		if h.core == nil {
+			if err := h.load(); err != nil {
+				if !errors.Is(err, oplog.ErrNotFound) {
+					h.m.cfg.Logger.Error("edit", "doc", h.doc, "err", err)
+				}
+				ev.reply <- EditResult{ID: ev.editID, Err: err}
+				h.answered++
+				return false
+			}
+		}
+		h.edits[ev.editID] = ev.reply
+		h.core.Edit(ev.editID, ev.edit)
 	case evDeleted:
 		h.deleted = true
 		h.m.detach(h)
@@ -249,8 +285,10 @@ func (h *hub) advance() bool {
 			}
 			h.m.opsApplied.Add(int64(len(rd.Entries)))
 			h.m.commits.Add(1)
+			h.m.gen.Add(1)
 		}
 		h.deliver(rd)
+		h.answer(rd.Edits)
 		h.fetches = append(h.fetches, rd.Fetches...)
 		if !h.fetching && len(h.fetches) > 0 {
 			f := h.fetches[0]
@@ -289,6 +327,26 @@ func (h *hub) deliver(rd Ready) {
 			c.peer.Close(cl.Code, cl.Reason)
 			delete(h.conns, cl.Peer)
 		}
+	}
+}
+
+// answer reports server edits to their callers, once persisted.
+func (h *hub) answer(results []EditResult) {
+	for _, r := range results {
+		if reply := h.edits[r.ID]; reply != nil {
+			reply <- r
+			delete(h.edits, r.ID)
+			h.answered++
+		}
+	}
+}
+
+// failEdits answers every edit still waiting with err: the hub is stopping
+// and none of them was persisted.
+func (h *hub) failEdits(err error) {
+	for id, reply := range h.edits {
+		reply <- EditResult{ID: id, Err: err}
+		delete(h.edits, id)
 	}
 }
 
@@ -378,15 +436,31 @@ func (h *hub) stop() {
 func (h *hub) storeFailed(err error) {
 	h.m.storeErrors.Add(1)
 	h.m.detach(h)
+	code, msg, closeCode := wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal
 	switch {
 	case errors.Is(err, oplog.ErrNotFound):
-		h.core.StoreFailed(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
+		code, msg, closeCode = wire.CodeNotFound, "the document was deleted", wire.CloseNotFound
 	case errors.Is(err, oplog.ErrConflict):
 		h.m.cfg.Logger.Warn("revision conflict: reloading", "doc", h.doc, "err", err)
-		h.core.StoreFailed("", "document changed elsewhere: catch up", wire.CloseTooSlow)
+		code, msg, closeCode = "", "document changed elsewhere: catch up", wire.CloseTooSlow
 	default:
 		h.m.cfg.Logger.Error("store failed: closing the document's peers", "doc", h.doc, "err", err)
-		h.core.StoreFailed(wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal)
 	}
+	h.core.StoreFailed(code, msg, closeCode)
 	h.deliver(h.core.Ready())
+	// The failed Ready may itself have let peers go (a CloseAll when the
+	// document was deleted in the same batch): none of it was sent, so
+	// every connection the hub still holds is closed here.
+	var b []byte
+	if code != "" {
+		b = wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg})
+	}
+	for id, c := range h.conns {
+		if b != nil {
+			c.peer.Send(b)
+		}
+		c.peer.Close(closeCode, msg)
+		delete(h.conns, id)
+	}
+	h.failEdits(err)
 }

@@ -283,16 +283,16 @@ func (db *DB) commitBatch(batch []*appendReq) {
 
 // appendStmts are the statements of an append, prepared once per batch.
 type appendStmts struct {
-	doc, insert, update *sql.Stmt
+	doc, insert, update, seq *sql.Stmt
 }
 
 func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
 	var st appendStmts
 	var err error
-	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ?`); err != nil {
+	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ? AND deleted IS NULL`); err != nil {
 		return nil, err
 	}
-	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, ?, ?, ?, ?, ?, ?)`); err != nil {
+	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		st.close()
 		return nil, err
 	}
@@ -300,11 +300,15 @@ func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
 		st.close()
 		return nil, err
 	}
+	if st.seq, err = tx.PrepareContext(ctx, upsertSeq); err != nil {
+		st.close()
+		return nil, err
+	}
 	return &st, nil
 }
 
 func (st *appendStmts) close() {
-	for _, s := range []*sql.Stmt{st.doc, st.insert, st.update} {
+	for _, s := range []*sql.Stmt{st.doc, st.insert, st.update, st.seq} {
 		if s != nil {
 			s.Close()
 		}
@@ -344,7 +348,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		if t.IsZero() {
 			t = now
 		}
-		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size); err != nil {
+		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author); err != nil {
 			if isConstraint(err) {
 				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
 					doc, e.Rev, e.Client, e.Seq, err, oplog.ErrConflict)
@@ -356,5 +360,23 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	if _, err := st.update.ExecContext(ctx, last, size, now.UnixNano(), doc); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
 	}
+	for client, seq := range highestSeqs(entries) {
+		if _, err := st.seq.ExecContext(ctx, doc, client, seq); err != nil {
+			return fmt.Errorf("store: append doc %s rev %d: client seqs: %w", doc, first, err)
+		}
+	}
 	return nil
+}
+
+// upsertSeq records a client's highest seq in a document.
+const upsertSeq = `INSERT INTO client_seqs (doc, client, seq) VALUES (?, ?, ?)
+	ON CONFLICT (doc, client) DO UPDATE SET seq = max(seq, excluded.seq)`
+
+// highestSeqs returns each client's highest seq among entries.
+func highestSeqs(entries []oplog.Entry) map[string]int {
+	m := make(map[string]int, 2)
+	for _, e := range entries {
+		m[e.Client] = max(m[e.Client], e.Seq)
+	}
+	return m
 }
