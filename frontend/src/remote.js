@@ -15,7 +15,7 @@
 // a new widget (and restarts the fade).
 
 import { StateEffect, StateField } from '@codemirror/state';
-import { Decoration, EditorView, WidgetType } from '@codemirror/view';
+import { Decoration, EditorView, ViewPlugin, WidgetType } from '@codemirror/view';
 
 import { changesToOp } from './cmops.js';
 import { inkOn, safeColor, withAlpha } from './identity.js';
@@ -34,6 +34,35 @@ function clampSel(sel, length) {
   const clamp = (p) => Math.max(0, Math.min(length, Number.isInteger(p) ? p : 0));
   return sel.filter((r) => Array.isArray(r) && r.length === 2).map(([a, h]) => [clamp(a), clamp(h)]);
 }
+
+// flipLabels opens a label to the left of its caret when it would stick
+// out past the editor's right edge (measured after every update).
+const flipLabels = ViewPlugin.fromClass(
+  class {
+    constructor(view) {
+      this.measure = {
+        read: (v) => {
+          const right = v.scrollDOM.getBoundingClientRect().right;
+          return [...v.contentDOM.querySelectorAll('.cm-remote-caret')].map((c) => {
+            const label = c.firstElementChild;
+            const caretX = c.getBoundingClientRect().left;
+            return { label, flip: label !== null && caretX + label.offsetWidth > right - 2 };
+          });
+        },
+        write: (list) => {
+          for (const { label, flip } of list) label?.classList.toggle('flip', flip);
+        },
+      };
+      view.requestMeasure(this.measure);
+    }
+
+    update(update) {
+      if (update.docChanged || update.viewportChanged || update.geometryChanged || update.transactions.some((tr) => tr.effects.length > 0)) {
+        update.view.requestMeasure(this.measure);
+      }
+    }
+  },
+);
 
 export const peersField = StateField.define({
   create: () => new Map(),
@@ -61,8 +90,10 @@ export const peersField = StateField.define({
     }
     return next;
   },
-  provide: (f) => EditorView.decorations.from(f, decorate),
+  provide: (f) => [EditorView.decorations.from(f, decorate), flipLabels],
 });
+
+
 
 class CaretWidget extends WidgetType {
   constructor(client, name, color, active) {
