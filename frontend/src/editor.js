@@ -444,7 +444,7 @@ export function renderEditor(root, initialKey) {
   // persist stores the pending edits as they are now (or removes them).
   function persist() {
     if (!storing || viewOnly) return Promise.resolve(false);
-    return stored.save(pendingRecord()).then(renderStatus);
+    return stored.save(pendingRecord).then(renderStatus);
   }
 
   // ownIdentity claims the identity the server issued, so that this page's
@@ -459,7 +459,7 @@ export function renderEditor(root, initialKey) {
   // is stored first (write-ahead): a page that takes up the stored edits
   // later must know every seq this page sent.
   function sendOp(msg) {
-    const write = storing && !viewOnly ? stored.beforeSend(msg.seq, pendingRecord()) : null;
+    const write = storing && !viewOnly ? stored.beforeSend(msg.seq, pendingRecord) : null;
     if (write === null) {
       conn.send(msg);
       return;

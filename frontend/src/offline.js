@@ -101,7 +101,9 @@ export class StoredEdits {
   }
 
   // save stores a state of the client ({rev, text, client, out, buf}, or
-  // null when nothing is pending: the record is removed). Writes are
+  // null when nothing is pending: the record is removed), or a function
+  // that returns it when the write starts (so that a large text is copied
+  // once per write, not once per keystroke). Writes are
   // serialised and coalesced (the latest state wins); the promise resolves
   // when the state given, or a later one, is in the database.
   save(state) {
@@ -126,7 +128,7 @@ export class StoredEdits {
   async #flush() {
     while (this.dirty) {
       this.dirty = false;
-      const state = this.latest;
+      const state = typeof this.latest === 'function' ? this.latest() : this.latest;
       const id = recordId(this.doc, this.secret);
       try {
         if (state === null) {

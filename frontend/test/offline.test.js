@@ -363,3 +363,22 @@ describe('stored edits', () => {
     assert.equal(await s.adopt(), null);
   });
 });
+
+describe('stored edits, lazily', () => {
+  it('reads a state given as a function when the write starts', async () => {
+    const db = new FakeDB();
+    const s = new StoredEdits({ db, locks: new FakeLocks().for({}), doc: DOC });
+    await s.own('secret-1');
+    let reads = 0;
+    let edits = 1;
+    const state = () => {
+      reads++;
+      return { rev: 0, client: 'me', text: 'x'.repeat(1000), out: { op: [1000, 'a'], seq: null, edits }, buf: null };
+    };
+    const writes = [];
+    for (; edits <= 20; edits++) writes.push(s.save(state));
+    await Promise.all(writes);
+    assert.ok(reads < 20, `the text was copied ${reads} times for 20 edits`);
+    assert.equal([...db.records.values()][0].out.edits, 21);
+  });
+});
