@@ -50,6 +50,7 @@ import { baseLength, hasLoneSurrogate, transformIndex } from './ot.js';
 import { recordDoc, replaceKey, updateDoc } from './recent.js';
 import { peersField, removePeer, resetPeers, setPeer } from './remote.js';
 import { shareDialog } from './share.js';
+import { docTools } from './tools.js';
 
 // Marks transactions that apply a server op, so they are not sent back.
 const remote = Annotation.define();
@@ -99,6 +100,8 @@ export function renderEditor(root, initialKey) {
   let viewOnly = false;
 
   const share = shareDialog({ reissue });
+  // History, authorship, downloads, delete (tools.js).
+  const tools = docTools({ getKey: () => docKey, getView: () => view, client, me, banner });
 
   // --- page structure ---
   const titleInput = h('input', {
@@ -148,6 +151,7 @@ export function renderEditor(root, initialKey) {
       titleInput,
       viewBadge,
       status,
+      tools.buttons,
       shareButton,
     ),
     h(
@@ -157,7 +161,8 @@ export function renderEditor(root, initialKey) {
       h('label', { className: 'me-field' }, myAvatar, h('span', { className: 'me-label' }, 'You'), nameInput),
     ),
     banner.el,
-    h('main', { className: 'editor-wrap' }, host),
+    tools.bar,
+    h('main', { className: 'editor-wrap' }, host, tools.panel),
     share.el,
   );
 
@@ -234,6 +239,7 @@ export function renderEditor(root, initialKey) {
         peersField,
         inputGuard,
         EditorView.updateListener.of(onUpdate),
+        tools.extensions,
       ],
     });
   }
@@ -363,7 +369,7 @@ export function renderEditor(root, initialKey) {
     }
     ws = sock;
     sock.onopen = () => {
-      if (ws === sock) sendRaw(sock, client.joinMessage(me.name, me.color));
+      if (ws === sock) sendRaw(sock, client.joinMessage(me.name, me.color, me.author));
     };
     sock.onmessage = (ev) => {
       if (ws !== sock) return;
@@ -588,6 +594,7 @@ export function renderEditor(root, initialKey) {
   function giveUp(stop) {
     gaveUp = true;
     notice = stop;
+    tools.stopped(stop);
     if (stop.gone) {
       share.close();
       shareButton.disabled = true;
@@ -683,6 +690,7 @@ export function renderEditor(root, initialKey) {
   function docLoaded(doc) {
     role = doc.role ?? 'edit';
     links = doc.links ?? {};
+    tools.loaded(doc);
     recordDoc({ key: docKey, id: doc.id, title: doc.title ?? '', role });
     showTitle(doc.title ?? '');
     if (role === 'view') setViewOnly(true);
@@ -693,7 +701,7 @@ export function renderEditor(root, initialKey) {
   }
   function docFailed(err) {
     const n = httpNotice(err, { viewOnly });
-    if (err.status === 404) {
+    if (err.status === 404 || err.status === 410) {
       giveUp(n);
       return;
     }

@@ -214,6 +214,11 @@ export class Timeline {
     return pending;
   }
 
+  // remember caches a text the caller knows (the live text at the head).
+  remember(rev, text) {
+    this.#keepText(rev, text);
+  }
+
   #keepText(rev, text) {
     if (typeof text !== 'string') return;
     if (this.texts.has(rev)) {
