@@ -117,6 +117,8 @@ type Main struct {
 	mln    net.Listener // metrics
 	mhttp  *http.Server
 	errc   chan error
+
+	purgeStop, purgeDone chan struct{}
 }
 
 // Defaults of the session manager, spelled out so that -h shows them.
@@ -148,6 +150,7 @@ func NewMain() *Main {
 			HTTPBurst:         server.DefaultHTTPBurst,
 			JoinTimeout:       server.DefaultJoinTimeout,
 			UserHeader:        server.DefaultUserHeader,
+			TrashFor:          server.DefaultTrashFor,
 		},
 		Session: session.Config{
 			SnapshotEvery: defaultSnapshotEvery,
@@ -183,6 +186,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.IntVar(&c.HTTPBurst, "http-burst", c.HTTPBurst, "burst of HTTP requests allowed per client address")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "a WebSocket that has not joined within this is closed")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.DurationVar(&c.TrashFor, "trash-for", c.TrashFor, "how long a deleted document stays in the trash before it is purged")
 	fs.BoolVar(&c.Legacy, "legacy-protocol", false, "INSECURE, for the shared benchmark harness on loopback: document ids open documents for editing and joins may name their client id")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
 	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
@@ -372,6 +376,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	cfg.MetricsSeparate = m.MetricsAddr != ""
+	cfg.MaxDocLen = m.Session.MaxDocLen
 	if !m.NoApp {
 		cfg.App = frontend.Handler()
 	}
@@ -420,6 +425,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
 	}
+	m.purgeStop = make(chan struct{})
+	m.purgeDone = make(chan struct{})
+	go m.purgeTrash(m.db) // ends when Close closes purgeStop
 	// Ends when Close shuts the HTTP server down.
 	go func(srv *http.Server, ln net.Listener) {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -440,6 +448,28 @@ func (m *Main) Run(ctx context.Context) (err error) {
 func (m *Main) loopback() bool {
 	a, ok := m.ln.Addr().(*net.TCPAddr)
 	return ok && a.IP.IsLoopback()
+}
+
+// purgeTrash deletes for good, now and every hour, the documents whose
+// time in the trash is over.
+func (m *Main) purgeTrash(db *store.DB) {
+	defer close(m.purgeDone)
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if n, err := db.PurgeExpired(ctx, time.Now()); err != nil {
+			m.logger.Error("purge the trash", "err", err)
+		} else if n > 0 {
+			m.logger.Info("purged from the trash", "documents", n)
+		}
+		cancel()
+		select {
+		case <-m.purgeStop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Err delivers an error if serving fails after Run.
@@ -485,6 +515,11 @@ func (m *Main) Close() error {
 		if err := m.mhttp.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop serving metrics: %w", err))
 		}
+	}
+	if m.purgeStop != nil {
+		close(m.purgeStop)
+		<-m.purgeDone
+		m.purgeStop = nil // Close may be called again
 	}
 	if m.server != nil {
 		if err := m.server.Close(ctx); err != nil {

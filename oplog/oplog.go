@@ -23,13 +23,16 @@ type Entry struct {
 	Client string
 	Seq    int
 	Time   time.Time
+	// Author is the person's stable id ("" if unknown): unlike Client, the
+	// same across connections and reloads.
+	Author string
 }
 
 // Size estimates the bytes an entry holds in memory and on the wire: its
 // inserted text plus a few bytes per component. Byte bounds on history,
 // catch-ups and pages are counted with it.
 func (e Entry) Size() int {
-	n := 64 + len(e.Client)
+	n := 64 + len(e.Client) + len(e.Author)
 	for _, c := range e.Op {
 		n += 8 + len(c.S)
 	}

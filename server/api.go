@@ -14,11 +14,13 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
+	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
 )
 
@@ -31,6 +33,8 @@ const (
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeRateLimited      = "rate_limited"
+	codeConflict         = "conflict"
+	codeDeleted          = "deleted"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeTooLarge         = "too_large"
 	codeRequestTimeout   = "request_timeout"
@@ -43,6 +47,8 @@ const (
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Purge: when a document in the trash goes for good (code deleted).
+	Purge *time.Time `json:"purge,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -65,6 +71,10 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case codeRateLimited:
 		return http.StatusTooManyRequests
+	case codeConflict:
+		return http.StatusConflict
+	case codeDeleted:
+		return http.StatusGone
 	case codeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
 	case codeTooLarge:
@@ -108,10 +118,14 @@ func codeForStatus(status int) string {
 
 // writeError writes the error body {"error":{"code","message"}}.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeErrorBody(w, status, &apiError{Code: code, Message: msg})
+}
+
+func writeErrorBody(w http.ResponseWriter, status int, e *apiError) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]*apiError{"error": {Code: code, Message: msg}})
+	json.NewEncoder(w).Encode(map[string]*apiError{"error": e})
 }
 
 // handleError is Echo's error handler: it turns any error into the API's
@@ -140,7 +154,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		s.log.Error("http request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
-	writeError(c.Response(), status, ae.Code, ae.Message)
+	writeErrorBody(c.Response(), status, ae)
 }
 
 // routes builds the Echo instance.
@@ -158,6 +172,17 @@ func (s *Server) routes() *echo.Echo {
 	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
 	api.GET("/docs/:id/ops", s.getOps)
 	api.POST("/docs/:id/links", s.reissueLink, s.mutating)
+	api.POST("/docs/import", s.importDoc, s.mutating)
+	api.POST("/docs/:id/restore", s.restoreDoc, s.mutating)
+	api.POST("/docs/:id/edit", s.editDoc, s.mutating)
+	api.POST("/docs/:id/undelete", s.undeleteDoc, s.mutating)
+	api.GET("/docs/:id/export", s.exportDoc)
+	api.GET("/docs/:id/authors", s.getAuthors)
+	api.GET("/docs/:id/authorship", s.getAuthorship)
+	api.GET("/docs/:id/versions", s.getVersions)
+	api.POST("/docs/:id/versions", s.nameVersion, s.mutating)
+	api.DELETE("/docs/:id/versions/:rev", s.unnameVersion, s.mutating)
+	api.GET("/trash", s.listTrash)
 	api.GET(strings.TrimPrefix(wsRoute, "/api"), s.handleWS)
 	// Everything else under /api is answered here, in JSON, rather than by
 	// the browser app.
@@ -188,7 +213,7 @@ func (s *Server) routes() *echo.Echo {
 const wsRoute = "/api/docs/:id/ws"
 
 // apiPath matches the paths of the API's endpoints.
-var apiPath = regexp.MustCompile(`^/api/docs(/[^/]+(/ops|/ws|/links)?)?$`)
+var apiPath = regexp.MustCompile(`^/api/(trash|docs(/[^/]+(/ops|/ws|/links|/restore|/edit|/undelete|/export|/authors|/authorship|/versions(/[^/]+)?)?)?)$`)
 
 // recover turns a panic in a handler into a 500 and a log line.
 func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
@@ -333,14 +358,24 @@ type docJSON struct {
 	Editors *int       `json:"editors,omitempty"`
 	Role    string     `json:"role,omitempty"`
 	Links   *linksJSON `json:"links,omitempty"`
+	// In the trash only.
+	Deleted *time.Time `json:"deleted,omitempty"`
+	Purge   *time.Time `json:"purge,omitempty"`
 }
 
 func toJSON(d store.Doc) docJSON {
-	return docJSON{ID: d.ID, Title: d.Title, Rev: d.Rev, Size: d.Size, Updated: d.Updated.UTC()}
+	out := docJSON{ID: d.ID, Title: d.Title, Rev: d.Rev, Size: d.Size, Updated: d.Updated.UTC()}
+	if d.InTrash() {
+		del, purge := d.Deleted.UTC(), d.Purge.UTC()
+		out.Deleted, out.Purge = &del, &purge
+	}
+	return out
 }
 
 type titleBody struct {
 	Title *string `json:"title"`
+	// POST only: the new document's text (revision 1).
+	Text *string `json:"text"`
 }
 
 // withAccess is a document as the holder of a link sees it: with the role
@@ -373,7 +408,20 @@ func (s *Server) createDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.docs.CreateDoc(r.Context(), title)
+	var d store.Doc
+	if body.Text != nil && *body.Text != "" {
+		// A document with text is an import of one op, made by the server.
+		if n := ot.Len(*body.Text); n > s.maxDocLen() {
+			return apiErrorf(codeTooLarge, "the text is %d units long; the limit is %d", n, s.maxDocLen())
+		}
+		if !utf8.ValidString(*body.Text) {
+			return apiErrorf(codeBadRequest, "the text is not valid UTF-8")
+		}
+		e := oplog.Entry{Rev: 1, Op: ot.Op{ot.Insert(*body.Text)}, Client: session.ServerClient, Seq: 1}
+		d, err = s.docs.ImportDoc(r.Context(), title, []oplog.Entry{e}, nil, nil)
+	} else {
+		d, err = s.docs.CreateDoc(r.Context(), title)
+	}
 	if err != nil {
 		return err
 	}
@@ -402,7 +450,7 @@ func (s *Server) listDocs(c echo.Context) error {
 // GET /api/docs/{key}[?rev=N] -> document with its text
 func (s *Server) getDoc(c echo.Context) error {
 	ctx := c.Request().Context()
-	a, err := s.resolveParam(c)
+	a, err := s.resolveLive(c)
 	if err != nil {
 		return err
 	}
@@ -434,11 +482,8 @@ func (s *Server) getDoc(c echo.Context) error {
 
 // PATCH /api/docs/{key} {"title"} -> document
 func (s *Server) renameDoc(c echo.Context) error {
-	a, err := s.resolveParam(c)
+	a, err := s.resolveEdit(c)
 	if err != nil {
-		return err
-	}
-	if err := needEdit(a); err != nil {
 		return err
 	}
 	var body titleBody
@@ -460,7 +505,8 @@ func (s *Server) renameDoc(c echo.Context) error {
 	return c.JSON(http.StatusOK, withAccess(a))
 }
 
-// DELETE /api/docs/{key} -> 204; connected sockets get not_found and 4004
+// DELETE /api/docs/{key}[?purge=true] -> 204: to the trash (connected
+// sockets get not_found and 4004), or, with purge, gone for good
 func (s *Server) deleteDoc(c echo.Context) error {
 	a, err := s.resolveParam(c)
 	if err != nil {
@@ -469,12 +515,22 @@ func (s *Server) deleteDoc(c echo.Context) error {
 	if err := needEdit(a); err != nil {
 		return err
 	}
-	id := a.doc.ID
-	if err := s.docs.DeleteDoc(c.Request().Context(), id); err != nil {
-		return err
+	ctx, id := c.Request().Context(), a.doc.ID
+	switch purge := c.QueryParam("purge"); {
+	case purge == "true" || purge == "1":
+		if err := s.docs.DeleteDoc(ctx, id); err != nil {
+			return err
+		}
+		s.log.Info("document purged", "doc", id)
+	case a.doc.InTrash():
+		return live(a)
+	default:
+		if _, err := s.docs.TrashDoc(ctx, id, time.Now().Add(s.cfg.TrashFor)); err != nil {
+			return err
+		}
+		s.log.Info("document moved to the trash", "doc", id)
 	}
 	s.sessions.Deleted(id)
-	s.log.Info("document deleted", "doc", id)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -492,13 +548,14 @@ type entryJSON struct {
 	Client string          `json:"client"`
 	Seq    int             `json:"seq"`
 	Time   time.Time       `json:"time"`
+	Author string          `json:"author"`
 }
 
 // GET /api/docs/{id}/ops?from=N&to=M -> log entries with from <= rev <= to,
 // possibly fewer (a page)
 func (s *Server) getOps(c echo.Context) error {
 	ctx := c.Request().Context()
-	a, err := s.resolveParam(c)
+	a, err := s.resolveLive(c)
 	if err != nil {
 		return err
 	}
@@ -520,7 +577,7 @@ func (s *Server) getOps(c echo.Context) error {
 			return err
 		}
 		for _, e := range es {
-			out = append(out, entryJSON{Rev: e.Rev, Op: e.Op, Client: e.Client, Seq: e.Seq, Time: e.Time.UTC()})
+			out = append(out, entryJSON{Rev: e.Rev, Op: e.Op, Client: e.Client, Seq: e.Seq, Time: e.Time.UTC(), Author: e.Author})
 		}
 	}
 	return c.JSON(http.StatusOK, out)
@@ -530,11 +587,8 @@ func (s *Server) getOps(c echo.Context) error {
 // named link gets a new token; the old one stops working, and sockets
 // joined through it are closed (link_revoked).
 func (s *Server) reissueLink(c echo.Context) error {
-	a, err := s.resolveParam(c)
+	a, err := s.resolveEdit(c)
 	if err != nil {
-		return err
-	}
-	if err := needEdit(a); err != nil {
 		return err
 	}
 	var body struct {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -170,15 +171,37 @@ func TestHTTPErrors(t *testing.T) {
 func TestDeleteDoc(t *testing.T) {
 	_, ts := newTestServer(t, nil)
 	id := createDoc(t, ts)
-	// DELETE needs no content type: it carries no body.
+	// DELETE needs no content type: it carries no body. It moves the
+	// document to the trash.
 	if code, body := do(t, "DELETE", ts.URL+"/api/docs/"+id, ""); code != http.StatusNoContent {
 		t.Fatalf("DELETE: got %d (%s), want 204", code, body)
 	}
-	if code, _ := do(t, "GET", ts.URL+"/api/docs/"+id, ""); code != http.StatusNotFound {
-		t.Fatalf("GET after DELETE: got %d, want 404", code)
+	code, body := do(t, "GET", ts.URL+"/api/docs/"+id, "")
+	var e struct{ Error apiError }
+	json.Unmarshal(body, &e)
+	if code != http.StatusGone || e.Error.Code != codeDeleted || e.Error.Purge == nil || e.Error.Purge.Before(time.Now().Add(29*24*time.Hour)) {
+		t.Fatalf("GET after DELETE: got %d %s, want 410 deleted with a purge time 30 days on", code, body)
 	}
-	if code, _ := do(t, "DELETE", ts.URL+"/api/docs/"+id, "", "Content-Type", jsonCT); code != http.StatusNotFound {
-		t.Fatalf("second DELETE: got %d, want 404", code)
+	for _, path := range []string{"/ops", "/export", "/authorship"} {
+		if code, _ := do(t, "GET", ts.URL+"/api/docs/"+id+path, ""); code != http.StatusGone {
+			t.Errorf("GET %s of a document in the trash: %d, want 410", path, code)
+		}
+	}
+	if code, _ := do(t, "DELETE", ts.URL+"/api/docs/"+id, "", "Content-Type", jsonCT); code != http.StatusGone {
+		t.Fatalf("second DELETE: got %d, want 410", code)
+	}
+	// Out of the trash, then gone for good.
+	if code, body := do(t, "POST", ts.URL+"/api/docs/"+id+"/undelete", "", "Content-Type", jsonCT); code != http.StatusOK {
+		t.Fatalf("undelete: %d %s", code, body)
+	}
+	if text, rev := docText(t, ts, id); text != "" || rev != 0 {
+		t.Fatalf("after undelete: %q at %d", text, rev)
+	}
+	if code, _ := do(t, "DELETE", ts.URL+"/api/docs/"+id+"?purge=true", ""); code != http.StatusNoContent {
+		t.Fatalf("purge: %d", code)
+	}
+	if code, _ := do(t, "GET", ts.URL+"/api/docs/"+id, ""); code != http.StatusNotFound {
+		t.Fatalf("GET after purge: %d, want 404", code)
 	}
 }
 

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
@@ -30,6 +32,20 @@ type Docs interface {
 	// RawPage returns the log entries from from to to, stopping before
 	// the ops pass maxBytes (but never empty when the range is not).
 	RawPage(ctx context.Context, doc string, from, to, maxBytes int) ([]store.RawEntry, error)
+
+	// History: authors, named versions, attribution, import.
+	SaveAuthor(ctx context.Context, doc string, a store.Author) error
+	Authors(ctx context.Context, doc string) ([]store.Author, error)
+	Authorship(ctx context.Context, doc string, rev int) ([]oplog.Span, error)
+	Versions(ctx context.Context, doc string) ([]store.Version, error)
+	NameVersion(ctx context.Context, doc string, v store.Version) (store.Version, error)
+	UnnameVersion(ctx context.Context, doc string, rev int) error
+	ImportDoc(ctx context.Context, title string, entries []oplog.Entry, authors []store.Author, versions []store.Version) (store.Doc, error)
+
+	// The trash.
+	TrashDoc(ctx context.Context, id string, purge time.Time) (store.Doc, error)
+	UndeleteDoc(ctx context.Context, id string) (store.Doc, error)
+	Trash(ctx context.Context) ([]store.Doc, error)
 }
 
 // Health tells /healthz whether the store can commit; nil means it can.
@@ -49,6 +65,9 @@ type Sessions interface {
 	Stats() (st session.Stats, openDocs, peers int)
 	// Deleted tells the document's hub, if open, that it is gone.
 	Deleted(doc string)
+	// Edit makes a server edit, ordered like any op, and returns its
+	// revision once persisted.
+	Edit(ctx context.Context, doc string, e session.Edit) (int, error)
 	// Shutdown makes every hub commit and close its peers with 1001, and
 	// waits for them.
 	Shutdown(ctx context.Context) error

@@ -87,6 +87,12 @@ type Config struct {
 	// document or act as that client: for benchmarks on loopback only
 	// (main refuses it on any other address).
 	Legacy bool
+	// MaxDocLen is the longest document in UTF-16 units, as the sessions
+	// enforce it (default 10 Mi): the HTTP API checks texts against it.
+	MaxDocLen int
+	// TrashFor is how long a deleted document stays in the trash (default
+	// 30 days).
+	TrashFor time.Duration
 	// IdentityKey derives clients' public ids from their secrets; it must
 	// outlive restarts (main keeps it in the store). Nil: a random key for
 	// this process.
@@ -112,6 +118,8 @@ const (
 	DefaultHTTPBurst         = 200
 	DefaultJoinTimeout       = 10 * time.Second
 	DefaultUserHeader        = "X-Forwarded-User"
+	DefaultMaxDocLen         = 10 << 20
+	DefaultTrashFor          = 30 * 24 * time.Hour
 )
 
 func (c *Config) setDefaults() {
@@ -160,6 +168,9 @@ func (c *Config) setDefaults() {
 	if c.UserHeader == "" {
 		c.UserHeader = DefaultUserHeader
 	}
+	if c.TrashFor <= 0 {
+		c.TrashFor = DefaultTrashFor
+	}
 	if len(c.IdentityKey) == 0 {
 		c.IdentityKey = make([]byte, 32)
 		rand.Read(c.IdentityKey)
@@ -189,6 +200,9 @@ type Server struct {
 	public   *url.URL // Config.PublicURL, parsed; nil if none
 	limits   *addrLimits
 
+	authorsMu   sync.Mutex
+	authorsSeen map[string]string // doc and author id -> name and colour saved
+
 	mu      sync.Mutex
 	closing bool
 	peers   map[*peer]struct{} // every open socket, joined or not
@@ -215,14 +229,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		public = u
 	}
 	s := &Server{
-		public:   public,
-		limits:   newAddrLimits(&cfg),
-		cfg:      cfg,
-		log:      cfg.Logger,
-		docs:     deps.Docs,
-		health:   deps.Health,
-		sessions: deps.Sessions,
-		peers:    make(map[*peer]struct{}),
+		public:      public,
+		limits:      newAddrLimits(&cfg),
+		authorsSeen: make(map[string]string),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		docs:        deps.Docs,
+		health:      deps.Health,
+		sessions:    deps.Sessions,
+		peers:       make(map[*peer]struct{}),
 	}
 	s.ws = s.newMelody()
 	s.echo = s.routes()

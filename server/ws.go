@@ -16,6 +16,7 @@ import (
 	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/session"
+	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -107,6 +108,8 @@ func (s *Server) handleWS(c echo.Context) error {
 	}
 	a, err := s.resolveParam(c)
 	switch {
+	case err == nil && a.doc.InTrash():
+		// Like a deleted document: the join is refused with not_found.
 	case err == nil:
 		p.doc, p.key, p.role = a.doc.ID, a.key, a.role
 	case errors.Is(err, oplog.ErrNotFound):
@@ -187,6 +190,7 @@ type inbound struct {
 	Type   string          `json:"type"`
 	Client string          `json:"client"`
 	Secret string          `json:"secret"`
+	Author string          `json:"author"`
 	Name   string          `json:"name"`
 	Color  string          `json:"color"`
 	Rev    *int            `json:"rev"`
@@ -258,7 +262,7 @@ func (s *Server) join(p *peer, in *inbound) {
 		s.refuse(p, wire.CodeNotFound, "no such document, or the link was revoked", nil)
 		return
 	}
-	msg := &wire.Message{Type: wire.TypeJoin, Name: in.Name, Color: in.Color, Rev: in.Rev}
+	msg := &wire.Message{Type: wire.TypeJoin, Name: in.Name, Color: in.Color, Rev: in.Rev, Author: in.Author}
 	switch {
 	case in.Client != "" && s.cfg.Legacy && in.Secret == "":
 		// The sketch's join: the id as given (session.ParseJoin checks
@@ -286,6 +290,9 @@ func (s *Server) join(p *peer, in *inbound) {
 	case err == nil:
 		p.conn = conn
 		p.joined.Store(true)
+		if msg.Author != "" {
+			s.noteAuthor(p.doc, store.Author{ID: msg.Author, Name: conn.Name(), Color: conn.Color()})
+		}
 	case errors.As(err, &serr):
 		s.refuse(p, serr.Code, serr.Message, nil)
 	case errors.Is(err, session.ErrClosed):

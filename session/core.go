@@ -48,6 +48,9 @@ type JoinRequest struct {
 	// Client is the public id, which the server derived from Secret; the
 	// Core only hands Secret back in "joined", for the client to keep.
 	Client, Secret, Name, Color string
+	// Author is the person's stable id across connections and reloads
+	// (chosen by the browser; "" if none), recorded with every op.
+	Author string
 	// Rev is the revision the client holds; -1 (none) asks for a snapshot.
 	Rev    int
 	Rights Rights
@@ -109,6 +112,9 @@ type Ready struct {
 	Closes   []Close
 	Fetches  []Fetch
 	Snapshot *Snapshot
+	// Edits answers the server edits handled; like Messages, they go out
+	// only once Entries are persisted.
+	Edits []EditResult
 	// Wake, if not zero, is when the Core next needs a Tick (a presence
 	// relay is due).
 	Wake time.Time
@@ -117,7 +123,7 @@ type Ready struct {
 // Empty reports whether rd asks for nothing.
 func (rd *Ready) Empty() bool {
 	return len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.Closes) == 0 &&
-		len(rd.Fetches) == 0 && rd.Snapshot == nil
+		len(rd.Fetches) == 0 && rd.Snapshot == nil && len(rd.Edits) == 0
 }
 
 // record is an applied op in the in-memory window.
@@ -128,9 +134,9 @@ type record struct {
 
 // member is a joined connection.
 type member struct {
-	id                          PeerID
-	client, secret, name, color string
-	rights                      Rights
+	id                                  PeerID
+	client, secret, name, color, author string
+	rights                              Rights
 	// joined: "joined" was sent; until then the peer is catching up from
 	// the store and is sent nothing else.
 	joined bool
@@ -325,7 +331,7 @@ func (c *Core) Join(id PeerID, j JoinRequest) {
 		delete(c.members, old.id)
 		c.rd.Closes = append(c.rd.Closes, Close{Peer: old.id, Code: wire.CloseReplaced, Reason: "replaced by a newer connection"})
 	}
-	m := &member{id: id, client: j.Client, secret: j.Secret, name: j.Name, color: j.Color, rights: j.Rights}
+	m := &member{id: id, client: j.Client, secret: j.Secret, name: j.Name, color: j.Color, author: j.Author, rights: j.Rights}
 	c.members[id] = m
 	c.clients[j.Client] = m
 	switch {
@@ -498,6 +504,20 @@ func (c *Core) Submit(id PeerID, s Submit) {
 		c.fail(m, s.Seq, wire.CodeStale, fmt.Sprintf("revision %d is older than the server keeps at hand (%d): rejoin with it to catch up, then resend", base, c.floor()))
 		return
 	}
+	op, code, why := c.rebaseAndApply(base, s.Op)
+	if code != "" {
+		c.fail(m, s.Seq, code, why)
+		return
+	}
+	e := c.commit(op, m.client, seq, m.author)
+	c.send(m, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(e.Rev)})
+	c.broadcast(m, wire.Encode(opMessage(e)))
+}
+
+// rebaseAndApply transforms op, made at revision base (within the window),
+// to the current revision and applies it to the text. On refusal it returns
+// the error code and why, and nothing has changed.
+func (c *Core) rebaseAndApply(base int, op ot.Op) (ot.Op, string, string) {
 	// Transform, counting the component steps: an op that would cost more
 	// than MaxTransform is refused as stale after at most that much work,
 	// and its client transforms it while catching up instead.
@@ -507,41 +527,99 @@ func (c *Core) Submit(id PeerID, s Submit) {
 	// without any work.
 	least := 0
 	for _, r := range recs {
-		least += len(s.Op) + len(r.Op)
+		least += len(op) + len(r.Op)
+	}
+	tooFar := func() (ot.Op, string, string) {
+		return nil, wire.CodeStale, fmt.Sprintf("op of %d components is %d revisions behind, more than the server transforms for one op: rejoin with revision %d to catch up, then resend", len(op), c.rev-base, base)
 	}
 	if least > c.cfg.MaxTransform {
-		c.fail(m, s.Seq, wire.CodeStale, fmt.Sprintf("op of %d components is %d revisions behind, more than the server transforms for one op: rejoin with revision %d to catch up, then resend", len(s.Op), c.rev-base, base))
-		return
+		return tooFar()
 	}
-	op := s.Op
 	var err error
 	work := 0
+	out := op
 	for _, r := range recs {
-		if work += len(op) + len(r.Op); work > c.cfg.MaxTransform {
-			c.fail(m, s.Seq, wire.CodeStale, fmt.Sprintf("op of %d components is %d revisions behind, more than the server transforms for one op: rejoin with revision %d to catch up, then resend", len(s.Op), c.rev-base, base))
-			return
+		if work += len(out) + len(r.Op); work > c.cfg.MaxTransform {
+			return tooFar()
 		}
-		if op, err = ot.Rebase(op, r.Op); err != nil {
-			c.fail(m, s.Seq, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", base, err))
-			return
+		if out, err = ot.Rebase(out, r.Op); err != nil {
+			return nil, codeOf(err), fmt.Sprintf("op does not fit revision %d: %v", base, err)
 		}
 	}
-	if n := op.TargetLen(); n > c.cfg.MaxDocLen {
-		c.fail(m, s.Seq, wire.CodeDocTooLarge, fmt.Sprintf("the document would be %d units long; the limit is %d", n, c.cfg.MaxDocLen))
-		return
+	if n := out.TargetLen(); n > c.cfg.MaxDocLen {
+		return nil, wire.CodeDocTooLarge, fmt.Sprintf("the document would be %d units long; the limit is %d", n, c.cfg.MaxDocLen)
 	}
-	if err := c.text.Apply(op); err != nil {
-		c.fail(m, s.Seq, codeOf(err), err.Error())
-		return
+	if err := c.text.Apply(out); err != nil {
+		return nil, codeOf(err), err.Error()
 	}
+	return out, "", ""
+}
+
+// commit records an op already applied to the text as the next revision:
+// the window, the seqs, the cursors, and the entry to persist.
+func (c *Core) commit(op ot.Op, client string, seq int, author string) oplog.Entry {
 	c.rev++
-	e := oplog.Entry{Rev: c.rev, Op: op, Client: m.client, Seq: seq, Time: c.now.UTC()}
+	e := oplog.Entry{Rev: c.rev, Op: op, Client: client, Seq: seq, Time: c.now.UTC(), Author: author}
 	c.remember(e)
-	c.seqs[m.client] = seq
+	c.seqs[client] = seq
 	c.pres.Apply(op)
 	c.rd.Entries = append(c.rd.Entries, e)
-	c.send(m, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(e.Rev)})
-	c.broadcast(m, wire.Encode(opMessage(e)))
+	return e
+}
+
+// ServerClient is the client id of edits the server makes itself
+// (restores, edits over HTTP). Client ids from clients cannot take it: it
+// has a character they may not use.
+const ServerClient = "@server"
+
+// EditID names one server edit to its owner, who answers its caller once
+// the edit is persisted (Ready.Edits).
+type EditID uint64
+
+// Edit is an edit the server makes itself (a restore, an edit over
+// HTTP), ordered like any client's op: Op, made at revision Rev (which must
+// be in the window), is transformed past what came since. The caller
+// builds Op off the hub (a diff of a large text takes time).
+type Edit struct {
+	Op  ot.Op
+	Rev int
+	// Author is who asked for it ("" for nobody in particular).
+	Author string
+}
+
+// EditResult answers an Edit: the revision it became, or why it was
+// refused (an *Error).
+type EditResult struct {
+	ID  EditID
+	Rev int
+	Err error
+}
+
+// Edit applies a server edit. Its result is in the next Ready's Edits; the
+// owner reports it only after that Ready's entries are persisted.
+func (c *Core) Edit(id EditID, e Edit) {
+	refuse := func(code, why string) {
+		c.rd.Edits = append(c.rd.Edits, EditResult{ID: id, Err: errorf(code, "%s", why)})
+	}
+	switch {
+	case e.Op == nil:
+		refuse(wire.CodeBadOp, "missing op")
+		return
+	case e.Rev > c.rev || e.Rev < 0:
+		refuse(wire.CodeBadRev, fmt.Sprintf("rev must be between 0 and %d", c.rev))
+		return
+	case e.Rev < c.floor():
+		refuse(wire.CodeStale, fmt.Sprintf("revision %d is older than the server keeps at hand (%d)", e.Rev, c.floor()))
+		return
+	}
+	applied, code, why := c.rebaseAndApply(e.Rev, e.Op)
+	if code != "" {
+		refuse(code, why)
+		return
+	}
+	entry := c.commit(applied, ServerClient, c.seqs[ServerClient]+1, e.Author)
+	c.rd.Edits = append(c.rd.Edits, EditResult{ID: id, Rev: entry.Rev})
+	c.broadcast(nil, wire.Encode(opMessage(entry)))
 }
 
 // cursorWork counts the steps of moving ranges through recs.
@@ -661,7 +739,10 @@ func ParseJoin(msg *wire.Message) (JoinRequest, error) {
 	if msg.Rev != nil && *msg.Rev >= 0 {
 		rev = *msg.Rev
 	}
-	return JoinRequest{Client: msg.Client, Secret: msg.Secret, Name: name, Color: color, Rev: rev}, nil
+	if msg.Author != "" && !wire.ValidAuthor(msg.Author) {
+		return JoinRequest{}, errorf(wire.CodeBadMessage, "author must match [A-Za-z0-9_-]{1,64}")
+	}
+	return JoinRequest{Client: msg.Client, Secret: msg.Secret, Name: name, Color: color, Rev: rev, Author: msg.Author}, nil
 }
 
 // codeOf maps an engine error to its protocol error code.

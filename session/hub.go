@@ -20,6 +20,7 @@ const (
 	evFetched
 	evDeleted
 	evShutdown
+	evEdit
 )
 
 type event struct {
@@ -34,6 +35,10 @@ type event struct {
 	err     error
 	// handled is closed once the hub has taken a join (evJoin only).
 	handled chan struct{}
+	// evEdit: a server edit and where to answer it (buffered, 1).
+	edit   Edit
+	editID EditID
+	reply  chan EditResult
 }
 
 // inboxSize bounds a hub's inbox; a full inbox blocks the sockets' readers
@@ -66,6 +71,11 @@ type hub struct {
 	fetching bool
 	fetches  []Fetch
 	deleted  bool // the document is gone: no snapshot on stop
+	// edits are the server edits handed to the Core and not yet answered;
+	// answered is how many were answered since the last batch (each held
+	// a reference to the hub, released then).
+	edits    map[EditID]chan EditResult
+	answered int
 }
 
 func newHub(m *Manager, doc string) *hub {
@@ -76,6 +86,7 @@ func newHub(m *Manager, doc string) *hub {
 		done:  make(chan struct{}),
 		conns: make(map[PeerID]*Conn),
 		tick:  make(chan struct{}, 1),
+		edits: make(map[EditID]chan EditResult),
 	}
 }
 
@@ -136,6 +147,11 @@ func (h *hub) run() {
 		if !h.advance() {
 			return
 		}
+		for ; h.answered > 0; h.answered-- {
+			if h.m.release(h) {
+				stop = true // the edit was the hub's last reason to live
+			}
+		}
 		if stop {
 			h.stop()
 			return
@@ -175,6 +191,19 @@ func (h *hub) handle(ev event) bool {
 			h.core.Leave(ev.conn.id)
 		}
 		return h.m.release(h)
+	case evEdit:
+		if h.core == nil {
+			if err := h.load(); err != nil {
+				if !errors.Is(err, oplog.ErrNotFound) {
+					h.m.cfg.Logger.Error("edit", "doc", h.doc, "err", err)
+				}
+				ev.reply <- EditResult{ID: ev.editID, Err: err}
+				h.answered++
+				return false
+			}
+		}
+		h.edits[ev.editID] = ev.reply
+		h.core.Edit(ev.editID, ev.edit)
 	case evDeleted:
 		h.deleted = true
 		h.m.detach(h)
@@ -251,6 +280,7 @@ func (h *hub) advance() bool {
 			h.m.commits.Add(1)
 		}
 		h.deliver(rd)
+		h.answer(rd.Edits)
 		h.fetches = append(h.fetches, rd.Fetches...)
 		if !h.fetching && len(h.fetches) > 0 {
 			f := h.fetches[0]
@@ -289,6 +319,26 @@ func (h *hub) deliver(rd Ready) {
 			c.peer.Close(cl.Code, cl.Reason)
 			delete(h.conns, cl.Peer)
 		}
+	}
+}
+
+// answer reports server edits to their callers, once persisted.
+func (h *hub) answer(results []EditResult) {
+	for _, r := range results {
+		if reply := h.edits[r.ID]; reply != nil {
+			reply <- r
+			delete(h.edits, r.ID)
+			h.answered++
+		}
+	}
+}
+
+// failEdits answers every edit still waiting with err: the hub is stopping
+// and none of them was persisted.
+func (h *hub) failEdits(err error) {
+	for id, reply := range h.edits {
+		reply <- EditResult{ID: id, Err: err}
+		delete(h.edits, id)
 	}
 }
 
@@ -388,5 +438,6 @@ func (h *hub) storeFailed(err error) {
 		h.m.cfg.Logger.Error("store failed: closing the document's peers", "doc", h.doc, "err", err)
 		h.core.StoreFailed(wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal)
 	}
+	h.failEdits(err)
 	h.deliver(h.core.Ready())
 }

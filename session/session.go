@@ -209,7 +209,7 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*C
 		}
 		h.refs++
 		m.mu.Unlock()
-		c := &Conn{hub: h, peer: p, client: j.Client, id: id}
+		c := &Conn{hub: h, peer: p, client: j.Client, name: j.Name, color: j.Color, id: id}
 		handled := make(chan struct{})
 		h.send(event{kind: evJoin, conn: c, join: j, handled: handled})
 		select {
@@ -255,6 +255,52 @@ func (m *Manager) Stats() (s Stats, openDocs, peers int) {
 
 // Deleted tells the document's hub, if open, that the document is gone: its
 // peers get not_found and close 4004.
+// Edit makes a server edit in the document, ordered like any client's op,
+// and returns its revision once it is persisted. A refused edit returns an
+// *Error (bad_rev, stale, base_length, ...); a missing document wraps
+// oplog.ErrNotFound. The document's hub is opened for it if need be.
+func (m *Manager) Edit(ctx context.Context, doc string, e Edit) (int, error) {
+	id := EditID(m.nextID.Add(1))
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return 0, ErrClosed
+		}
+		h := m.hubs[doc]
+		if h == nil {
+			h = newHub(m, doc)
+			m.hubs[doc] = h
+			m.wg.Add(1)
+			// Ends when the hub stops, as for a join.
+			go func() {
+				defer m.wg.Done()
+				h.run()
+			}()
+		}
+		h.refs++ // released by the hub once it has answered
+		m.mu.Unlock()
+		reply := make(chan EditResult, 1)
+		h.send(event{kind: evEdit, edit: e, editID: id, reply: reply})
+		select {
+		case r := <-reply:
+			return r.Rev, r.Err
+		case <-h.done:
+			select {
+			case r := <-reply:
+				return r.Rev, r.Err
+			default:
+				// The hub stopped before taking the edit: nothing was
+				// applied; a fresh hub takes it.
+				continue
+			}
+		case <-ctx.Done():
+			// The edit may still be applied; the caller cannot know.
+			return 0, ctx.Err()
+		}
+	}
+}
+
 func (m *Manager) Deleted(doc string) {
 	m.mu.Lock()
 	h := m.hubs[doc]
@@ -321,15 +367,20 @@ func (m *Manager) detach(h *hub) {
 // Conn is one joined peer's handle on its hub. Its methods queue a message
 // for the hub and return; answers go through the Peer.
 type Conn struct {
-	hub    *hub
-	peer   Peer
-	client string
-	id     PeerID
-	once   sync.Once
+	hub         *hub
+	peer        Peer
+	client      string
+	name, color string
+	id          PeerID
+	once        sync.Once
 }
 
 // Client returns the peer's client id.
 func (c *Conn) Client() string { return c.client }
+
+// Name and Color are those the peer joined with, as checked.
+func (c *Conn) Name() string  { return c.name }
+func (c *Conn) Color() string { return c.color }
 
 // Op submits an op message.
 func (c *Conn) Op(s Submit) { c.hub.send(event{kind: evOp, conn: c, submit: s}) }

@@ -289,10 +289,10 @@ type appendStmts struct {
 func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
 	var st appendStmts
 	var err error
-	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ?`); err != nil {
+	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ? AND deleted IS NULL`); err != nil {
 		return nil, err
 	}
-	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES (?, ?, ?, ?, ?, ?, ?)`); err != nil {
+	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		st.close()
 		return nil, err
 	}
@@ -344,7 +344,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		if t.IsZero() {
 			t = now
 		}
-		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size); err != nil {
+		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author); err != nil {
 			if isConstraint(err) {
 				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
 					doc, e.Rev, e.Client, e.Seq, err, oplog.ErrConflict)

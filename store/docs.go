@@ -29,19 +29,29 @@ type Doc struct {
 	// EditToken and ViewToken are the last path segments of the
 	// document's edit and view links: whoever holds one has that right.
 	EditToken, ViewToken string
+	// Deleted is when the document went to the trash (zero: it is not
+	// there); Purge is when it will be purged for good.
+	Deleted, Purge time.Time
 }
 
-const docColumns = `id, title, rev, size, created, updated, edit_token, view_token`
+const docColumns = `id, title, rev, size, created, updated, edit_token, view_token, deleted, purge`
 
 func scanDoc(row interface{ Scan(...any) error }) (Doc, error) {
 	var d Doc
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.Title, &d.Rev, &d.Size, &created, &updated, &d.EditToken, &d.ViewToken); err != nil {
+	var deleted, purge sql.NullInt64
+	if err := row.Scan(&d.ID, &d.Title, &d.Rev, &d.Size, &created, &updated, &d.EditToken, &d.ViewToken, &deleted, &purge); err != nil {
 		return Doc{}, err
 	}
 	d.Created, d.Updated = fromNanos(created), fromNanos(updated)
+	if deleted.Valid {
+		d.Deleted, d.Purge = fromNanos(deleted.Int64), fromNanos(purge.Int64)
+	}
 	return d, nil
 }
+
+// InTrash reports whether the document is in the trash.
+func (d Doc) InTrash() bool { return !d.Deleted.IsZero() }
 
 // CreateDoc creates an empty document at revision 0, with an empty
 // snapshot at revision 0. Its id is a UUID (version 7, so ids sort by
@@ -150,10 +160,10 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// ListDocs returns every document, most recently updated first (ties by
+// ListDocs returns every document not in the trash, most recently updated first (ties by
 // id, so the order is stable).
 func (db *DB) ListDocs(ctx context.Context) ([]Doc, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+docColumns+` FROM documents ORDER BY updated DESC, id`)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+docColumns+` FROM documents WHERE deleted IS NULL ORDER BY updated DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list docs: %w", err)
 	}
@@ -175,7 +185,7 @@ func (db *DB) ListDocs(ctx context.Context) ([]Doc, error) {
 // RenameDoc sets the title and returns the updated document.
 func (db *DB) RenameDoc(ctx context.Context, id, title string) (Doc, error) {
 	d, err := scanDoc(db.writer.QueryRowContext(ctx,
-		`UPDATE documents SET title = ?, updated = ? WHERE id = ? RETURNING `+docColumns,
+		`UPDATE documents SET title = ?, updated = ? WHERE id = ? AND deleted IS NULL RETURNING `+docColumns,
 		title, db.now().UnixNano(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Doc{}, fmt.Errorf("store: rename doc %s: %w", id, oplog.ErrNotFound)
@@ -186,8 +196,9 @@ func (db *DB) RenameDoc(ctx context.Context, id, title string) (Doc, error) {
 	return d, nil
 }
 
-// DeleteDoc removes the document with its log and snapshots (the foreign
-// keys cascade). Later calls about it fail with oplog.ErrNotFound.
+// DeleteDoc removes the document for good, with its log and snapshots
+// (the foreign keys cascade), whether or not it is in the trash. Later
+// calls about it fail with oplog.ErrNotFound.
 func (db *DB) DeleteDoc(ctx context.Context, id string) error {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM documents WHERE id = ?`, id)
 	if err != nil {

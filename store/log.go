@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -17,7 +18,12 @@ func (db *DB) Snapshot(ctx context.Context, doc string) (int, string, error) {
 		return 0, "", fmt.Errorf("store: snapshot of doc %s: %w", doc, err)
 	}
 	defer tx.Rollback()
-	cur, err := docRev(ctx, tx, doc)
+	// A document in the trash is not opened.
+	var cur int
+	err = tx.QueryRowContext(ctx, `SELECT rev FROM documents WHERE id = ? AND deleted IS NULL`, doc).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = oplog.ErrNotFound
+	}
 	if err != nil {
 		return 0, "", fmt.Errorf("store: snapshot of doc %s: %w", doc, err)
 	}
@@ -105,7 +111,7 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 	if to < from {
 		return nil, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT rev, op, client, seq, time FROM ops
+	rows, err := q.QueryContext(ctx, `SELECT rev, op, client, seq, time, author FROM ops
 		WHERE doc = ? AND rev BETWEEN ? AND ? ORDER BY rev`, doc, from, to)
 	if err != nil {
 		return nil, err
@@ -119,7 +125,7 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 		var e oplog.Entry
 		var opJSON string
 		var t int64
-		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t); err != nil {
+		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t, &e.Author); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(opJSON), &e.Op); err != nil {

@@ -16,6 +16,7 @@ type RawEntry struct {
 	Client string
 	Seq    int
 	Time   time.Time // UTC
+	Author string
 }
 
 // RawPage returns the log entries with from <= Rev <= to, in order,
@@ -44,7 +45,7 @@ func (db *DB) entriesPage(ctx context.Context, doc string, from, to, maxBytes in
 	if to < from {
 		return nil, nil
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT rev, op, client, seq, time FROM ops
+	rows, err := db.reader.QueryContext(ctx, `SELECT rev, op, client, seq, time, author FROM ops
 		WHERE doc = ? AND rev BETWEEN ? AND ? ORDER BY rev`, doc, from, to)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (db *DB) entriesPage(ctx context.Context, doc string, from, to, maxBytes in
 		var e RawEntry
 		var op []byte
 		var t int64
-		if err := rows.Scan(&e.Rev, &op, &e.Client, &e.Seq, &t); err != nil {
+		if err := rows.Scan(&e.Rev, &op, &e.Client, &e.Seq, &t, &e.Author); err != nil {
 			return nil, err
 		}
 		e.Op = op

@@ -32,3 +32,9 @@ var secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
 // ValidSecret reports whether s is a well-formed client secret:
 // [A-Za-z0-9_-]{22,64}, room for at least 128 random bits in base64url.
 func ValidSecret(s string) bool { return secretRe.MatchString(s) }
+
+var authorRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidAuthor reports whether a is a well-formed author id:
+// [A-Za-z0-9_-]{1,64}.
+func ValidAuthor(a string) bool { return authorRe.MatchString(a) }

@@ -46,6 +46,9 @@ type Message struct {
 	Color  string `json:"color,omitempty"`
 	// View marks a connection that may read but not edit.
 	View bool `json:"view,omitempty"`
+	// join: the person's stable id across connections (optional), which
+	// the server records with every op as its author.
+	Author string `json:"author,omitempty"`
 
 	// join (optional, hence a pointer), op, presence, joined, snapshot, ack
 	Rev *int `json:"rev,omitempty"`
