@@ -60,14 +60,28 @@ export function percent(share) {
 }
 
 // mapRanges moves ranges through a ChangeSet (from the text they describe
-// to the text after it): deleted text disappears, inserted text is in no
-// range.
+// to the text after it): deleted text disappears, and text inserted since
+// belongs to nobody yet, even inside a range (which is cut around it).
+// Ranges must be in order and not overlap.
 export function mapRanges(ranges, changes) {
+  // The unchanged stretches: old position, new position, length.
+  const gaps = [];
+  changes.iterGaps((posA, posB, length) => gaps.push([posA, posB, length]));
   const out = [];
+  let g = 0;
   for (const r of ranges) {
-    const from = changes.mapPos(r.from, 1);
-    const to = changes.mapPos(r.to, -1);
-    if (to > from) out.push({ from, to, author: r.author });
+    while (g < gaps.length && gaps[g][0] + gaps[g][2] <= r.from) g++;
+    for (let i = g; i < gaps.length && gaps[i][0] < r.to; i++) {
+      const [a, b, len] = gaps[i];
+      const from = Math.max(r.from, a);
+      const to = Math.min(r.to, a + len);
+      if (to <= from) continue;
+      const nf = b + (from - a);
+      const nt = b + (to - a);
+      const last = out[out.length - 1];
+      if (last && last.author === r.author && last.to === nf) last.to = nt;
+      else out.push({ from: nf, to: nt, author: r.author });
+    }
   }
   return out;
 }
