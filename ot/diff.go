@@ -68,4 +68,3 @@ func replaceMiddle(a, b string) Op {
 	op.Retain(Len(string(ra[len(ra)-s:])))
 	return op
 }
-

@@ -172,7 +172,7 @@ func (s *Server) routes() *echo.Echo {
 	api.DELETE("/docs/:id", s.deleteDoc, s.mutating)
 	api.GET("/docs/:id/ops", s.getOps)
 	api.POST("/docs/:id/links", s.reissueLink, s.mutating)
-	api.POST("/docs/import", s.importDoc, s.mutating)
+	api.POST(strings.TrimPrefix(importRoute, "/api"), s.importDoc, s.mutating)
 	api.POST("/docs/:id/restore", s.restoreDoc, s.mutating)
 	api.POST("/docs/:id/edit", s.editDoc, s.mutating)
 	api.POST("/docs/:id/undelete", s.undeleteDoc, s.mutating)
@@ -183,6 +183,7 @@ func (s *Server) routes() *echo.Echo {
 	api.POST("/docs/:id/versions", s.nameVersion, s.mutating)
 	api.DELETE("/docs/:id/versions/:rev", s.unnameVersion, s.mutating)
 	api.GET("/trash", s.listTrash)
+	api.GET(strings.TrimPrefix(eventsRoute, "/api"), s.events)
 	api.GET(strings.TrimPrefix(wsRoute, "/api"), s.handleWS)
 	// Everything else under /api is answered here, in JSON, rather than by
 	// the browser app.
@@ -209,11 +210,14 @@ func (s *Server) routes() *echo.Echo {
 	return e
 }
 
+// importRoute takes bodies up to maxImport rather than Config.MaxBody.
+const importRoute = "/api/docs/import"
+
 // wsRoute is the WebSocket endpoint's route, which deadlines leaves alone.
 const wsRoute = "/api/docs/:id/ws"
 
 // apiPath matches the paths of the API's endpoints.
-var apiPath = regexp.MustCompile(`^/api/(trash|docs(/[^/]+(/ops|/ws|/links|/restore|/edit|/undelete|/export|/authors|/authorship|/versions(/[^/]+)?)?)?)$`)
+var apiPath = regexp.MustCompile(`^/api/(trash|events|docs(/[^/]+(/ops|/ws|/links|/restore|/edit|/undelete|/export|/authors|/authorship|/versions(/[^/]+)?)?)?)$`)
 
 // recover turns a panic in a handler into a 500 and a log line.
 func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
@@ -262,8 +266,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) deadlines(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		var read, write time.Time // zero: none
-		if c.Path() != wsRoute {
+		var read, write time.Time                           // zero: none
+		if c.Path() != wsRoute && c.Path() != eventsRoute { // long-lived: bounded per write instead
 			now := time.Now()
 			write = now.Add(s.cfg.WriteTimeout)
 			if r.ContentLength != 0 { // -1: unknown length, chunked
@@ -298,7 +302,11 @@ func (s *Server) mutating(next echo.HandlerFunc) echo.HandlerFunc {
 				return apiErrorf(codeUnsupportedMedia, "Content-Type must be application/json, not %q", ct)
 			}
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		limit := s.cfg.MaxBody
+		if c.Path() == importRoute {
+			limit = maxImport // a whole history
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }
@@ -502,6 +510,7 @@ func (s *Server) renameDoc(c echo.Context) error {
 		return err
 	}
 	a.doc = d
+	s.changed()
 	return c.JSON(http.StatusOK, withAccess(a))
 }
 
@@ -531,6 +540,7 @@ func (s *Server) deleteDoc(c echo.Context) error {
 		s.log.Info("document moved to the trash", "doc", id)
 	}
 	s.sessions.Deleted(id)
+	s.changed()
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -612,6 +622,7 @@ func (s *Server) reissueLink(c echo.Context) error {
 		return err
 	}
 	s.revoke(d.ID, old)
+	s.changed()
 	s.log.Info("link reissued", "doc", d.ID, "link", which)
 	a.doc = d
 	return c.JSON(http.StatusOK, map[string]*linksJSON{"links": linksFor(a)})

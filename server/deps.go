@@ -61,6 +61,9 @@ type Sessions interface {
 	Join(doc string, p session.Peer, msg *wire.Message, rights session.Rights) (*session.Conn, error)
 	// Editors counts the peers connected to a document now.
 	Editors(doc string) int
+	// Generation changes whenever a document's people or revision may
+	// have changed.
+	Generation() uint64
 	// Stats returns the counters for /metrics.
 	Stats() (st session.Stats, openDocs, peers int)
 	// Deleted tells the document's hub, if open, that it is gone.

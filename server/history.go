@@ -226,7 +226,34 @@ func (s *Server) rangeEdit(ctx context.Context, d store.Doc, at *int, from, to i
 	}
 	var op ot.Op
 	op.Retain(from).Delete(to - from).Insert(text).Retain(n - to)
-	rev, err := s.sessions.Edit(ctx, d.ID, session.Edit{Op: op, Rev: base, Author: author})
+	// Brought to the latest stored revision here, from the log: the
+	// document's core keeps only recent ops (and none when it has just
+	// opened), and transforms it past whatever came after.
+	if base < d.Rev {
+		if d.Rev-base > maxOps {
+			return 0, apiErrorf(codeBadRequest, "revision %d is more than %d revisions behind; use a later one", base, maxOps)
+		}
+		for from := base + 1; from <= d.Rev; {
+			es, err := s.docs.RawPage(ctx, d.ID, from, d.Rev, maxOpsBytes)
+			if err != nil {
+				return 0, err
+			}
+			if len(es) == 0 {
+				break
+			}
+			for _, e := range es {
+				var applied ot.Op
+				if err := applied.UnmarshalJSON(e.Op); err != nil {
+					return 0, fmt.Errorf("edit doc %s: rev %d: %w", d.ID, e.Rev, err)
+				}
+				if op, err = ot.Rebase(op, applied); err != nil {
+					return 0, apiErrorf(codeBadRequest, "the edit does not fit revision %d: %v", base, err)
+				}
+			}
+			from = es[len(es)-1].Rev + 1
+		}
+	}
+	rev, err := s.sessions.Edit(ctx, d.ID, session.Edit{Op: op, Rev: d.Rev, Author: author})
 	return rev, editError(err)
 }
 
@@ -501,7 +528,6 @@ func (s *Server) importDoc(c echo.Context) error {
 	if ok, wait := s.limits.allow(s.clientAddr(r), true); !ok {
 		return tooMany(c, wait, "too many documents created from your address")
 	}
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxImport)
 	var f historyFile
 	if err := decodeBody(c, &f); err != nil {
 		return err
@@ -587,6 +613,7 @@ func (s *Server) undeleteDoc(c echo.Context) error {
 		return err
 	}
 	s.log.Info("document undeleted", "doc", d.ID)
+	s.changed()
 	a.doc = d
 	return c.JSON(http.StatusOK, withAccess(a))
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -200,6 +201,10 @@ type Server struct {
 	public   *url.URL // Config.PublicURL, parsed; nil if none
 	limits   *addrLimits
 
+	gen         atomic.Uint64  // see changed
+	streams     sync.WaitGroup // event streams still running
+	stopStreams chan struct{}  // closed by Close: event streams end
+
 	authorsMu   sync.Mutex
 	authorsSeen map[string]string // doc and author id -> name and colour saved
 
@@ -232,6 +237,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		public:      public,
 		limits:      newAddrLimits(&cfg),
 		authorsSeen: make(map[string]string),
+		stopStreams: make(chan struct{}),
 		cfg:         cfg,
 		log:         cfg.Logger,
 		docs:        deps.Docs,
@@ -269,6 +275,8 @@ func (s *Server) close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
+	close(s.stopStreams)
+	s.streams.Wait() // each ends at its next poll
 
 	var errs []error
 	if err := s.sessions.Shutdown(ctx); err != nil {

@@ -56,7 +56,9 @@ const maxBatch = 256
 type hub struct {
 	m    *Manager
 	doc  string
-	refs int // guarded by m.mu: Conns that joined and have not left
+	refs int // guarded by m.mu: Conns that joined and have not left, and edits waiting
+	// editRefs (guarded by m.mu) is how many of refs are edits.
+	editRefs int
 
 	inbox chan event
 	done  chan struct{} // closed when run returns
@@ -148,6 +150,9 @@ func (h *hub) run() {
 			return
 		}
 		for ; h.answered > 0; h.answered-- {
+			h.m.mu.Lock()
+			h.editRefs--
+			h.m.mu.Unlock()
 			if h.m.release(h) {
 				stop = true // the edit was the hub's last reason to live
 			}
@@ -278,6 +283,7 @@ func (h *hub) advance() bool {
 			}
 			h.m.opsApplied.Add(int64(len(rd.Entries)))
 			h.m.commits.Add(1)
+			h.m.gen.Add(1)
 		}
 		h.deliver(rd)
 		h.answer(rd.Edits)

@@ -154,6 +154,9 @@ type Manager struct {
 
 	// Counters, atomic so that hubs count without the manager's lock.
 	opsApplied, commits, joins, slowPeers, storeErrors atomic.Int64
+	// gen moves whenever a document's people or revision may have
+	// changed, so that watchers re-read only then.
+	gen atomic.Uint64
 }
 
 // Stats are counters for /metrics.
@@ -222,6 +225,7 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*C
 			}
 		}
 		m.joins.Add(1)
+		m.gen.Add(1)
 		return c, nil
 	}
 }
@@ -231,10 +235,14 @@ func (m *Manager) Editors(doc string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if h := m.hubs[doc]; h != nil {
-		return h.refs
+		return h.refs - h.editRefs
 	}
 	return 0
 }
+
+// Generation returns a number that changes whenever a document's people
+// or revision may have changed (a join, a leave, a commit).
+func (m *Manager) Generation() uint64 { return m.gen.Load() }
 
 // Stats returns a copy of the counters.
 func (m *Manager) Stats() (s Stats, openDocs, peers int) {
@@ -279,6 +287,7 @@ func (m *Manager) Edit(ctx context.Context, doc string, e Edit) (int, error) {
 			}()
 		}
 		h.refs++ // released by the hub once it has answered
+		h.editRefs++
 		m.mu.Unlock()
 		reply := make(chan EditResult, 1)
 		h.send(event{kind: evEdit, edit: e, editID: id, reply: reply})
@@ -345,6 +354,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 func (m *Manager) release(h *hub) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.gen.Add(1)
 	h.refs--
 	if h.refs > 0 {
 		return false

@@ -283,7 +283,7 @@ func (db *DB) commitBatch(batch []*appendReq) {
 
 // appendStmts are the statements of an append, prepared once per batch.
 type appendStmts struct {
-	doc, insert, update *sql.Stmt
+	doc, insert, update, seq *sql.Stmt
 }
 
 func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
@@ -300,11 +300,15 @@ func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
 		st.close()
 		return nil, err
 	}
+	if st.seq, err = tx.PrepareContext(ctx, upsertSeq); err != nil {
+		st.close()
+		return nil, err
+	}
 	return &st, nil
 }
 
 func (st *appendStmts) close() {
-	for _, s := range []*sql.Stmt{st.doc, st.insert, st.update} {
+	for _, s := range []*sql.Stmt{st.doc, st.insert, st.update, st.seq} {
 		if s != nil {
 			s.Close()
 		}
@@ -356,5 +360,23 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	if _, err := st.update.ExecContext(ctx, last, size, now.UnixNano(), doc); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
 	}
+	for client, seq := range highestSeqs(entries) {
+		if _, err := st.seq.ExecContext(ctx, doc, client, seq); err != nil {
+			return fmt.Errorf("store: append doc %s rev %d: client seqs: %w", doc, first, err)
+		}
+	}
 	return nil
+}
+
+// upsertSeq records a client's highest seq in a document.
+const upsertSeq = `INSERT INTO client_seqs (doc, client, seq) VALUES (?, ?, ?)
+	ON CONFLICT (doc, client) DO UPDATE SET seq = max(seq, excluded.seq)`
+
+// highestSeqs returns each client's highest seq among entries.
+func highestSeqs(entries []oplog.Entry) map[string]int {
+	m := make(map[string]int, 2)
+	for _, e := range entries {
+		m[e.Client] = max(m[e.Client], e.Seq)
+	}
+	return m
 }

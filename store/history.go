@@ -171,7 +171,7 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry, authors []Author, versions []Version) (Doc, error) {
 	doc := ot.NewDoc("")
 	size := 0
-	ops := make([][]byte, len(entries))
+	ops := make([]string, len(entries))
 	lens := make([]int, len(entries))
 	seen := map[[2]any]bool{}
 	for i, e := range entries {
@@ -190,7 +190,7 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 		if err != nil {
 			return Doc{}, fmt.Errorf("store: import: revision %d: %w", e.Rev, err)
 		}
-		ops[i], size = b, doc.Len()
+		ops[i], size = string(b), doc.Len()
 		lens[i] = size
 	}
 	for _, v := range versions {
@@ -226,6 +226,11 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 		}
 		if _, err := ins.ExecContext(ctx, d.ID, e.Rev, ops[i], e.Client, e.Seq, t.UnixNano(), lens[i], e.Author); err != nil {
 			return Doc{}, fmt.Errorf("store: import: revision %d: %w", e.Rev, err)
+		}
+	}
+	for client, seq := range highestSeqs(entries) {
+		if _, err := tx.ExecContext(ctx, upsertSeq, d.ID, client, seq); err != nil {
+			return Doc{}, fmt.Errorf("store: import: client seqs: %w", err)
 		}
 	}
 	for _, rev := range []int{0, d.Rev} {

@@ -125,6 +125,13 @@ func TestMigrationGivesOldDocsTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i, op := range []string{`["a"]`, `[1,"b"]`, `[2,"c"]`} {
+		client := []string{"x", "y", "x"}[i]
+		if _, err := raw.ExecContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after) VALUES ('d1', ?, ?, ?, ?, 0, ?)`,
+			i+1, op, client, []int{1, 1, 2}[i], i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	raw.Close()
 
 	db, err := Open(ctx, path)
@@ -148,6 +155,13 @@ func TestMigrationGivesOldDocsTokens(t *testing.T) {
 	}
 	if d, err := db.DocByToken(ctx, d2.ViewToken); err != nil || d.ID != "d2" {
 		t.Errorf("DocByToken on a migrated token: %v %v", d.ID, err)
+	}
+	// Later migrations keep the log readable and the seqs known.
+	if seqs, err := db.Seqs(ctx, "d1"); err != nil || seqs["x"] != 2 || seqs["y"] != 1 {
+		t.Errorf("seqs after migrating: %v, %v", seqs, err)
+	}
+	if es, err := db.Entries(ctx, "d1", 1, 3); err != nil || len(es) != 3 || es[0].Author != "" {
+		t.Errorf("entries after migrating: %+v, %v", es, err)
 	}
 }
 

@@ -141,7 +141,7 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 // one query from the (doc, client, seq) index; an error wrapping
 // oplog.ErrNotFound if the document does not exist.
 func (db *DB) Seqs(ctx context.Context, doc string) (map[string]int, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT client, max(seq) FROM ops WHERE doc = ? GROUP BY client`, doc)
+	rows, err := db.reader.QueryContext(ctx, `SELECT client, seq FROM client_seqs WHERE doc = ?`, doc)
 	if err != nil {
 		return nil, fmt.Errorf("store: seqs of doc %s: %w", doc, err)
 	}
