@@ -21,7 +21,9 @@ export class ApiError extends Error {
 
 // request sends body as JSON (a string is sent as it is: JSON already).
 async function request(method, path, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
+  // Never from the browser's cache: a document's state changes under the
+  // same URL (a 410 for a trashed document is cacheable by default).
+  const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = typeof body === 'string' ? body : JSON.stringify(body);

@@ -226,11 +226,13 @@ export function renderHome(root) {
     },
     async restore(entry, title) {
       try {
-        await undeleteDoc(entry.key);
+        // The answer is the document, back as it was.
+        const doc = await undeleteDoc(entry.key);
+        live.set(entry.key, { doc: { ...doc, editors: 0 } });
       } catch (err) {
         banner.show(`Could not restore “${title}”: ${err.message}.`);
+        await check(entry);
       }
-      await check(entry);
       render();
     },
     async purge(entry, title) {

@@ -15,7 +15,7 @@ import { authorshipView } from './authorship.js';
 import { confirmDialog } from './confirm.js';
 import { h } from './dom.js';
 import { historyPanel } from './history.js';
-import { loadRecent, updateDoc } from './recent.js';
+import { loadRecent } from './recent.js';
 
 const longDate = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeStyle: 'short' });
 
@@ -210,7 +210,6 @@ export function docTools({ getKey, getView, client, me, banner }) {
         undelete.disabled = true;
         try {
           await undeleteDoc(getKey());
-          updateDoc(getKey(), {});
           location.reload();
         } catch (err) {
           undelete.disabled = false;
