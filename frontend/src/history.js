@@ -13,8 +13,6 @@
 // and revision, whether this person may edit, and what to do after a
 // restore.
 
-import { markdownLanguage } from '@codemirror/lang-markdown';
-import { LanguageSupport, defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import { Decoration, EditorView, WidgetType, highlightSpecialChars, lineNumbers } from '@codemirror/view';
 
@@ -203,6 +201,8 @@ export function historyPanel({ getKey, liveText, liveRev, liveSynced, canEdit, m
   // The viewer exists while the panel is open (one editor on the page
   // otherwise).
   let viewer = null;
+  // Plain text: a Markdown parse of a long text on every step of the
+  // slider would cost more than the step itself.
   function viewerState(text) {
     return EditorState.create({
       doc: text,
@@ -213,8 +213,6 @@ export function historyPanel({ getKey, liveText, liveRev, liveSynced, canEdit, m
         EditorView.contentAttributes.of({ tabindex: '0', 'aria-readonly': 'true', 'aria-label': 'The text at this revision' }),
         lineNumbers(),
         highlightSpecialChars(),
-        new LanguageSupport(markdownLanguage),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         EditorView.lineWrapping,
         changesField,
       ],
@@ -520,6 +518,10 @@ export function historyPanel({ getKey, liveText, liveRev, liveSynced, canEdit, m
   el.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !e.defaultPrevented && nameForm.hidden) api.close();
   });
+
+  // A hook for end-to-end tests: the viewer's whole text (the page shows
+  // only the lines in view) and its revision.
+  window.tandemHistory = { text: () => viewer?.state.doc.toString() ?? null, rev: () => shownRev };
 
   const api = {
     el,
