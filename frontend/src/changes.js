@@ -64,7 +64,24 @@ export function changeRanges(old, cur, { timeout = TIMEOUT_MS, wordsLimit = WORD
   if (a.length + b.length <= wordsLimit) parts = diffWordsWithSpace(a, b, { timeout });
   if (!parts) parts = diffLines(a, b, { timeout });
   if (!parts) return [{ from: pre, to: pre + a.length, insert: b }];
-  return chunksOf(parts, pre);
+  return joinNear(old, chunksOf(parts, pre));
+}
+
+// joinNear merges chunks that only a little white space keeps apart, so
+// that "book a table" -> "Bo booked a room" reads as one replacement, not as
+// three interleaved ones.
+export function joinNear(old, chunks, gap = 2) {
+  const out = [];
+  for (const c of chunks) {
+    const last = out[out.length - 1];
+    const between = last ? old.slice(last.to, c.from) : null;
+    if (last && between.length <= gap && /^[ \t]*$/.test(between) && (last.to > last.from || c.to > c.from)) {
+      out[out.length - 1] = { from: last.from, to: c.to, insert: last.insert + between + c.insert };
+    } else {
+      out.push({ ...c });
+    }
+  }
+  return out;
 }
 
 // chunksOf turns jsdiff's parts ({value, added, removed}) into chunks in

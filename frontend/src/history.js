@@ -65,7 +65,17 @@ class AddedWidget extends WidgetType {
     const el = document.createElement('ins');
     el.className = 'cm-hist-added';
     const shown = this.text.length > MAX_WIDGET ? this.text.slice(0, MAX_WIDGET) : this.text;
-    el.textContent = shown;
+    // Line breaks are drawn as a mark, not made: a widget taller than its
+    // line would put the line numbers out of step.
+    shown.split('\n').forEach((part, i) => {
+      if (i > 0) {
+        const nl = document.createElement('span');
+        nl.className = 'cm-hist-nl';
+        nl.textContent = '↵';
+        el.append(nl);
+      }
+      if (part) el.append(part);
+    });
     if (shown.length < this.text.length) {
       const more = document.createElement('span');
       more.className = 'cm-hist-more';
@@ -154,10 +164,10 @@ export function historyPanel({ getKey, liveText, liveRev, liveSynced, canEdit, m
   const btn = (label, testid, title, text) =>
     h('button', { className: 'icon-btn history-step', type: 'button', 'aria-label': label, title, 'data-testid': testid }, text);
   const firstBtn = btn('First revision', 'history-first', 'The empty document (Home)', '⏮');
-  const backBtn = btn('One revision back', 'history-back', 'One revision back (←)', '◀');
+  const backBtn = btn('One revision back', 'history-back', 'One revision back (←)', '‹');
   const playBtn = btn('Play', 'history-play', 'Play the history from here', '▶');
   playBtn.classList.add('play');
-  const fwdBtn = btn('One revision forward', 'history-forward', 'One revision forward (→)', '▶');
+  const fwdBtn = btn('One revision forward', 'history-forward', 'One revision forward (→)', '›');
   const lastBtn = btn('Latest revision', 'history-last', 'The current text (End)', '⏭');
   const restoreBtn = h('button', { className: 'btn primary', type: 'button', 'data-testid': 'history-restore' }, 'Restore this version');
   const nameBtn = h('button', { className: 'btn', type: 'button', 'data-testid': 'history-name' }, 'Name this version');

@@ -44,6 +44,16 @@ describe('changeRanges', () => {
     assert.deepEqual(summary(chunks), { changes: 2, removed: 8, added: 8 });
   });
 
+  it('reads a run of replaced words as one replacement', () => {
+    const old = '- Dinner: fado at a tasca, book a table';
+    const cur = '- Dinner: fado at a tasca, Bo booked Tasca do Chico for 8 pm';
+    const chunks = changeRanges(old, cur);
+    assert.deepEqual(chunks, [{ from: 27, to: 39, insert: 'Bo booked Tasca do Chico for 8 pm' }]);
+    // Apart by more than a little white space (or by a word): two changes.
+    assert.equal(changeRanges('one two three', 'ONE two THREE').length, 2);
+    assert.equal(changeRanges('a    b', 'X    Y').length, 2);
+  });
+
   it('never cuts an emoji in two', () => {
     // 😀 is \ud83d\ude00 and 😁 is \ud83d\ude01: they share the high half.
     for (const [a, b] of [
