@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need first:
-# Debian's Chromium, nginx and openssl (for the browser tests) and the npm
+# Debian's Chromium, nginx and openssl (for the browser tests), the Noto CJK
+# and colour emoji fonts (so that screenshots show every script) and the npm
 # packages.
 # Usage: ./test.sh            everything
 #        SKIP_E2E=1 ./test.sh  everything but the browser tests
@@ -54,11 +55,15 @@ if [ -d frontend ]; then
 fi
 
 if [ -d e2e ] && [ -z "${SKIP_E2E:-}" ]; then
-  step "browser tests (Playwright + Debian's Chromium; nginx and openssl for the TLS test)"
+  step "browser tests (Playwright + Debian's Chromium; nginx and openssl for the TLS test; Noto fonts)"
   missing=()
   [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
   [ -x "${NGINX_PATH:-/usr/sbin/nginx}" ] || missing+=(nginx)
   command -v openssl >/dev/null || missing+=(openssl)
+  # Fonts for every script in the screenshots (Chinese, Japanese, emoji).
+  for font in fonts-noto-cjk fonts-noto-color-emoji; do
+    dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q 'install ok installed' || missing+=("$font")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing with apt-get: ${missing[*]}"
     apt_install "${missing[@]}"

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/wire"
 )
@@ -74,6 +75,35 @@ func TestEditReachesPeers(t *testing.T) {
 		}
 		if _, err := e.m.Edit(context.Background(), "d", Edit{Op: ot.Op{ot.Insert("x")}, Rev: 9}); !errors.As(err, &serr) || serr.Code != wire.CodeBadRev {
 			t.Fatalf("a revision in the future: %v", err)
+		}
+	})
+}
+
+// A document deleted in the same batch as an op: the op's commit fails
+// (the document is gone), and every peer is still told and closed, though
+// the deletion had already let them go from the core.
+func TestDeleteInTheBatchOfAFailedCommitClosesEveryone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.close()
+		pa, ca := e.join("a", nil)
+		pb, _ := e.join("b", nil)
+		pa.take()
+		pb.take()
+		e.st.mu.Lock()
+		e.st.failNext = oplog.ErrNotFound
+		e.st.mu.Unlock()
+		ca.Op(Submit{Seq: wire.IntPtr(1), Rev: wire.IntPtr(0), Op: ot.Op{ot.Insert("x")}})
+		e.m.Deleted("d")
+		synctest.Wait()
+		for name, p := range map[string]*fakePeer{"a": pa, "b": pb} {
+			if p.closeCode() != wire.CloseNotFound {
+				t.Errorf("%s: close %d, want 4004", name, p.closeCode())
+			}
+			got := p.take()
+			if len(got) == 0 || got[len(got)-1].Code != wire.CodeNotFound {
+				t.Errorf("%s: got %+v, want not_found last", name, got)
+			}
 		}
 	})
 }

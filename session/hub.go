@@ -111,6 +111,8 @@ func (h *hub) storeCtx() (context.Context, context.CancelFunc) {
 // document is deleted, the manager shuts down, or the store fails.
 func (h *hub) run() {
 	defer close(h.done)
+	h.m.cfg.Logger.Debug("hub started", "doc", h.doc)
+	defer h.m.cfg.Logger.Debug("hub stopped", "doc", h.doc)
 	defer func() {
 		if h.wake != nil {
 			h.wake.Stop()
@@ -434,16 +436,31 @@ func (h *hub) stop() {
 func (h *hub) storeFailed(err error) {
 	h.m.storeErrors.Add(1)
 	h.m.detach(h)
+	code, msg, closeCode := wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal
 	switch {
 	case errors.Is(err, oplog.ErrNotFound):
-		h.core.StoreFailed(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
+		code, msg, closeCode = wire.CodeNotFound, "the document was deleted", wire.CloseNotFound
 	case errors.Is(err, oplog.ErrConflict):
 		h.m.cfg.Logger.Warn("revision conflict: reloading", "doc", h.doc, "err", err)
-		h.core.StoreFailed("", "document changed elsewhere: catch up", wire.CloseTooSlow)
+		code, msg, closeCode = "", "document changed elsewhere: catch up", wire.CloseTooSlow
 	default:
 		h.m.cfg.Logger.Error("store failed: closing the document's peers", "doc", h.doc, "err", err)
-		h.core.StoreFailed(wire.CodeInternal, "the server could not save the document; reconnecting", wire.CloseInternal)
+	}
+	h.core.StoreFailed(code, msg, closeCode)
+	h.deliver(h.core.Ready())
+	// The failed Ready may itself have let peers go (a CloseAll when the
+	// document was deleted in the same batch): none of it was sent, so
+	// every connection the hub still holds is closed here.
+	var b []byte
+	if code != "" {
+		b = wire.Encode(&wire.Message{Type: wire.TypeError, Code: code, Message: msg})
+	}
+	for id, c := range h.conns {
+		if b != nil {
+			c.peer.Send(b)
+		}
+		c.peer.Close(closeCode, msg)
+		delete(h.conns, id)
 	}
 	h.failEdits(err)
-	h.deliver(h.core.Ready())
 }

@@ -159,6 +159,9 @@ class NetworkCut {
     this.sockets = new Set();
     this.down = false;
     this.dropDownstream = false;
+    // While stalled, nothing passes either way and nothing is closed: a
+    // connection that died silently (new connections hang too).
+    this.stalled = false;
     this.srv = net.createServer((client) => this.#accept(client));
   }
 
@@ -180,16 +183,30 @@ class NetworkCut {
       client.destroy();
       return;
     }
+    if (this.stalled) {
+      this.sockets.add(client);
+      client.on('error', () => {});
+      return;
+    }
     const upstream = net.connect(this.target(), '127.0.0.1');
     this.sockets.add(client);
     this.sockets.add(upstream);
-    client.on('data', (d) => upstream.write(d));
+    client.on('data', (d) => {
+      if (!this.stalled) upstream.write(d);
+    });
     // While dropDownstream is set, what the server sends is lost (an ack
     // that never arrives, for instance).
     upstream.on('data', (d) => {
-      if (!this.dropDownstream) client.write(d);
+      if (!this.dropDownstream && !this.stalled) client.write(d);
     });
     const end = () => {
+      // A stalled connection stays open on the page's side whatever the
+      // server does.
+      if (this.stalled) {
+        upstream.destroy();
+        this.sockets.delete(upstream);
+        return;
+      }
       client.destroy();
       upstream.destroy();
       this.sockets.delete(client);
@@ -208,9 +225,21 @@ class NetworkCut {
     this.sockets.clear();
   }
 
+  // stall makes every connection, open or new, silently dead.
+  stall() {
+    this.stalled = true;
+  }
+
   restore() {
+    if (this.stalled) {
+      // What hung while stalled is dropped, as a network coming back does
+      // with connections that timed out meanwhile.
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    }
     this.down = false;
     this.dropDownstream = false;
+    this.stalled = false;
   }
 
   close() {

@@ -1,88 +1,111 @@
-// Writes docs/screenshot.png: two people editing one document, their two
-// browser windows side by side, each showing the other's caret and name.
-// Only run on request (SCREENSHOT=1 npx playwright test screenshot); the
-// config leaves this file out otherwise, so test runs change no tracked file.
+// Writes docs/screenshot.png and docs/screenshot-dark.png: two people
+// editing one document, their two browser windows side by side, each
+// showing the other's caret and name; Ada has the Markdown preview open.
+// The second image is the same in dark mode. Only run on request
+// (SCREENSHOT=1 npx playwright test screenshot); the config leaves this
+// file out otherwise, so test runs change no tracked file.
 const path = require('node:path');
 const { test, expect, converge, editKey } = require('./fixtures');
 
-const TEXT = `# Lisbon trip, 12–15 May
+const TEXT = `# Lisbon trip, 12–15 May 🇵🇹
 
 ## Day 1 · Alfama
-- Tram 28 from Martim Moniz (go early, it fills up)
-- Castelo de São Jorge, then down to the Miradouro de Santa Luzia
+- Tram 28 from Martim Moniz 🚋 (go early, it fills up)
+- Castelo de São Jorge, then the **Miradouro de Santa Luzia**
 - Dinner: fado at a tasca, book a table
 
 ## Day 2 · Belém
-- Pastéis de nata at the old bakery in Belém
+- Pastéis de nata at the old bakery 🥐
 - Jerónimos Monastery, Padrão dos Descobrimentos
 - Sunset at the LX Factory
 
 ## To decide
 - Sintra on day 3 or 4?
+- Mei’s list: 里斯本 · 辛特拉 · ロカ岬
 - Who books the train?`;
 
-const VIEW = { width: 760, height: 600 };
+const ADA = { width: 1040, height: 640 };
+const BO = { width: 640, height: 640 };
 
 // toLine puts a person's caret at the end of a line (0-based), or after
-// `col` characters of it, moving by lines as a person would.
+// `col` characters of it (through the editor, since wrapped lines make
+// arrow keys move by screen lines).
 async function toLine(p, line, col = null) {
   await p.editor.click();
-  await p.page.keyboard.press('Control+Home');
-  for (let i = 0; i < line; i++) await p.page.keyboard.press('ArrowDown');
-  await p.page.keyboard.press(col === null ? 'End' : 'Home');
-  for (let i = 0; i < (col ?? 0); i++) await p.page.keyboard.press('ArrowRight');
+  await p.page.evaluate(
+    ([n, c]) => {
+      const view = window.tandem.view;
+      const l = view.state.doc.line(n + 1);
+      view.dispatch({ selection: { anchor: c === null ? l.to : l.from + c }, scrollIntoView: true });
+      view.focus();
+    },
+    [line, col],
+  );
 }
 
-test('screenshot of two people editing', async ({ server, join, browser }) => {
-  const doc = await server.createDoc('Lisbon trip');
-  const key = editKey(doc);
-  const a = await join(key, 'Ada Lovelace', { context: { viewport: VIEW } });
-  const b = await join(key, 'Bo Chen', { context: { viewport: VIEW } });
-  await a.caretAtEnd();
-  await a.page.keyboard.insertText(TEXT);
-  await converge(server, key, [a, b]);
+for (const colorScheme of ['light', 'dark']) {
+  test(`screenshot of two people editing (${colorScheme})`, async ({ server, join, browser }) => {
+    const doc = await server.createDoc('Lisbon trip');
+    const key = editKey(doc);
+    const a = await join(key, 'Ada Lovelace', { context: { viewport: ADA, colorScheme } });
+    const b = await join(key, 'Bo Chen', { context: { viewport: BO, colorScheme } });
+    await a.caretAtEnd();
+    await a.page.keyboard.insertText(TEXT);
+    await converge(server, key, [a, b]);
+    await a.page.getByTestId('preview-toggle').click();
 
-  // Ada is writing in Day 2; Bo has added a note and selected "Sintra".
-  const lines = TEXT.split('\n');
-  await toLine(a, lines.indexOf('- Jerónimos Monastery, Padrão dos Descobrimentos'));
-  await a.page.keyboard.type(', MAAT');
-  await toLine(b, lines.indexOf('- Who books the train?'));
-  await b.page.keyboard.type(' Bo does');
-  const text = await converge(server, key, [a, b]);
-  expect(text).toContain('Padrão dos Descobrimentos, MAAT\n');
-  expect(text.endsWith('train? Bo does')).toBe(true);
-  await toLine(b, lines.indexOf('- Sintra on day 3 or 4?'), 2);
-  await b.page.keyboard.press('Control+Shift+ArrowRight');
-  await expect(a.page.locator('.cm-remote-selection')).toHaveCount(1);
-  await expect(a.page.locator(`.cm-remote-caret[data-client="${b.id}"]`)).toBeVisible();
-  await expect(b.page.locator(`.cm-remote-caret[data-client="${a.id}"]`)).toBeVisible();
+    // Ada is writing in Day 2; Bo has added a note and selected "Sintra".
+    const lines = TEXT.split('\n');
+    await toLine(a, lines.indexOf('- Jerónimos Monastery, Padrão dos Descobrimentos'));
+    await a.page.keyboard.type(', MAAT');
+    await toLine(b, lines.indexOf('- Who books the train?'));
+    await b.page.keyboard.type(' Bo does');
+    const text = await converge(server, key, [a, b]);
+    expect(text).toContain('Padrão dos Descobrimentos, MAAT\n');
+    await toLine(b, lines.indexOf('- Sintra on day 3 or 4?'), 2);
+    await b.page.keyboard.press('Control+Shift+ArrowRight');
+    await expect(a.page.locator('.cm-remote-selection')).toHaveCount(1);
+    await expect(a.page.locator(`.cm-remote-caret[data-client="${b.id}"]`)).toBeVisible();
+    await expect(b.page.locator(`.cm-remote-caret[data-client="${a.id}"]`)).toBeVisible();
+    await expect(a.page.getByTestId('preview-body').locator('h2')).toHaveCount(3);
 
-  const shots = [];
-  for (const p of [a, b]) {
-    await p.page.evaluate(() => window.scrollTo(0, 0));
-    shots.push((await p.page.screenshot()).toString('base64'));
-  }
+    const shots = [];
+    for (const p of [a, b]) {
+      // The labels fade after a moment of stillness; the picture shows
+      // them.
+      await p.page.addStyleTag({ content: '.cm-remote-label { animation: none !important; }' });
+      await p.page.evaluate(() => window.scrollTo(0, 0));
+      shots.push((await p.page.screenshot()).toString('base64'));
+    }
 
-  const context = await browser.newContext({ viewport: { width: VIEW.width * 2 + 72, height: VIEW.height + 96 }, deviceScaleFactor: 1 });
-  try {
-    const page = await context.newPage();
-    await page.setContent(`<!doctype html><html><body style="margin:0;background:#e9ecf1;font:600 14px system-ui,sans-serif;color:#4a5261">
-      <div style="display:flex;gap:24px;padding:20px 24px 28px">
-        ${shots
-          .map(
-            (s, i) => `<figure style="margin:0">
-              <figcaption style="margin:0 0 10px 2px">${i === 0 ? 'Ada’s browser' : 'Bo’s browser'}</figcaption>
-              <img src="data:image/png;base64,${s}" width="${VIEW.width}" height="${VIEW.height}"
-                style="display:block;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.10)">
-            </figure>`,
-          )
-          .join('')}
-      </div></body></html>`);
-    await page.screenshot({ path: path.resolve(__dirname, '../../docs/screenshot.png') });
-  } finally {
-    await context.close();
-  }
-});
+    const gap = 24;
+    const dark = colorScheme === 'dark';
+    const context = await browser.newContext({
+      viewport: { width: ADA.width + BO.width + gap * 3, height: ADA.height + 76 },
+      deviceScaleFactor: 1,
+    });
+    try {
+      const page = await context.newPage();
+      const sizes = [ADA, BO];
+      await page.setContent(`<!doctype html><html><body style="margin:0;background:${dark ? '#0b0d11' : '#e9ecf1'};font:600 14px system-ui,sans-serif;color:${dark ? '#a4a9b2' : '#4a5261'}">
+        <div style="display:flex;gap:${gap}px;padding:16px ${gap}px 24px">
+          ${shots
+            .map(
+              (s, i) => `<figure style="margin:0">
+                <figcaption style="margin:0 0 10px 2px">${i === 0 ? 'Ada’s browser, with the preview' : 'Bo’s browser'}</figcaption>
+                <img src="data:image/png;base64,${s}" width="${sizes[i].width}" height="${sizes[i].height}"
+                  style="display:block;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.10)">
+              </figure>`,
+            )
+            .join('')}
+        </div></body></html>`);
+      const name = dark ? 'screenshot-dark.png' : 'screenshot.png';
+      await page.screenshot({ path: path.resolve(__dirname, '../../docs', name) });
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 // frame puts a page's screenshot on a grey background with a caption, as
 // docs/screenshot.png does, and writes it to docs/<name>.

@@ -118,6 +118,37 @@ export class Client {
     return compose(this.outstanding.op, this.buffer.op);
   }
 
+  // pendingState returns what a page keeps of its unsent edits
+  // (offline.js): {rev, client, out, buf} with the op in flight and the
+  // buffer as held now, or null when nothing is pending.
+  pendingState() {
+    if (this.outstanding === null) return null;
+    const { op, seq, edits } = this.outstanding;
+    return {
+      rev: this.rev,
+      client: this.id,
+      out: { op, seq, edits },
+      buf: this.buffer === null ? null : { op: this.buffer.op, edits: this.buffer.edits },
+    };
+  }
+
+  // restore takes up edits a page kept before it was closed (a record of
+  // offline.js, whose text the caller shows with the edits applied): the
+  // identity, the revision, the op in flight with its seq and the buffer.
+  // The next join carries the secret and the revision; the resubmission
+  // rule then sends the op again with the same seq, so the server, which
+  // de-duplicates by (client, seq), applies it once.
+  restore({ rev, client, secret, out, buf }) {
+    this.rev = rev;
+    this.id = client ?? null;
+    this.secret = secret ?? null;
+    const seq = out.seq ?? null;
+    this.outstanding = { op: out.op, seq, edits: out.edits ?? 1, sent: seq === null ? null : { rev, seq, op: out.op } };
+    this.buffer = buf ? { op: buf.op, edits: buf.edits ?? 1 } : null;
+    this.nextSeq = seq === null ? 1 : seq + 1;
+    this.connected = false;
+  }
+
   // closed records that the server closed the socket with code (1006 when
   // the connection was lost) and returns what to do next, from the close-code
   // table shared with the Go client (wire/closecodes.json): {action, lost},

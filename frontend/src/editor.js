@@ -13,6 +13,12 @@
 // can change under the page: reissuing one's own edit link replaces the
 // address (history.replaceState) and reconnects through the new key, with
 // the same identity and pending edits.
+//
+// The parts: connection.js owns the socket (backoff, heartbeat, reconnect
+// now), offline.js keeps unsent edits in IndexedDB so that a reload or a
+// crash loses nothing, preview.js renders the Markdown, people.js lists
+// the people (and follows one), shortcuts.js has the help, theme.js the
+// dark mode. This file wires them to CodeMirror and the Client.
 
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { markdownLanguage } from '@codemirror/lang-markdown';
@@ -24,8 +30,8 @@ import {
   indentOnInput,
   syntaxHighlighting,
 } from '@codemirror/language';
-import { highlightSelectionMatches, searchKeymap } from '@codemirror/search';
-import { Annotation, ChangeSet, Compartment, EditorSelection, EditorState, Transaction } from '@codemirror/state';
+import { gotoLine, highlightSelectionMatches, openSearchPanel, search, searchKeymap } from '@codemirror/search';
+import { Annotation, ChangeSet, Compartment, EditorSelection, EditorState, Text, Transaction } from '@codemirror/state';
 import {
   EditorView,
   drawSelection,
@@ -42,15 +48,22 @@ import { tags } from '@lezer/highlight';
 import { getDoc, keyOfLink, reissueLink, renameDoc, socketURL } from './api.js';
 import { Client, ProtocolError } from './client.js';
 import { RECONNECT_NOW, RESYNC, STOP, WAIT } from './closecodes.js';
+import { Connection } from './connection.js';
+import { countsLabel } from './counts.js';
 import { errorBanner, h } from './dom.js';
-import { cleanName, initials, loadIdentity, safeColor, saveName } from './identity.js';
+import { cleanName, initials, inkOn, loadIdentity, safeColor, saveName } from './identity.js';
 import { changesToOp, opToChanges } from './cmops.js';
-import { closeNotice, httpNotice, stopNotice } from './notices.js';
+import { closeNotice, httpNotice, stopNotice, unsavedText, whyOffline } from './notices.js';
+import { StoredEdits, indexedDBStore, webLocks } from './offline.js';
 import { baseLength, hasLoneSurrogate, transformIndex } from './ot.js';
+import { peopleList } from './people.js';
+import { markdownPreview } from './preview.js';
 import { recordDoc, replaceKey, updateDoc } from './recent.js';
 import { peersField, removePeer, resetPeers, setPeer } from './remote.js';
 import { shareDialog } from './share.js';
 import { docTools } from './tools.js';
+import { helpDialog, installShortcuts } from './shortcuts.js';
+import { themeToggle } from './theme.js';
 
 // Marks transactions that apply a server op, so they are not sent back.
 const remote = Annotation.define();
@@ -68,6 +81,7 @@ const TITLE_REFRESH_MS = 30_000;
 // Consecutive failed connection attempts after which we call it "offline".
 const OFFLINE_AFTER = 4;
 
+// Colours come from app.css, so that both themes have their own.
 const markdownHighlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.35em' },
   { tag: tags.heading2, fontWeight: '700', fontSize: '1.2em' },
@@ -76,12 +90,27 @@ const markdownHighlight = HighlightStyle.define([
   { tag: tags.strong, fontWeight: '700' },
   { tag: tags.emphasis, fontStyle: 'italic' },
   { tag: tags.strikethrough, textDecoration: 'line-through' },
-  { tag: tags.link, color: '#0d74ce' },
-  { tag: tags.url, color: '#0d74ce', textDecoration: 'underline' },
-  { tag: tags.monospace, color: '#b3415f' },
-  { tag: tags.quote, color: '#5b6472', fontStyle: 'italic' },
-  { tag: [tags.processingInstruction, tags.contentSeparator], color: '#8a94a3' },
+  { tag: tags.link, color: 'var(--md-link)' },
+  { tag: tags.url, color: 'var(--md-link)', textDecoration: 'underline' },
+  { tag: tags.monospace, color: 'var(--md-code)' },
+  { tag: tags.quote, color: 'var(--md-quote)', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.contentSeparator], color: 'var(--md-mark)' },
 ]);
+
+// The preview is shown or not as this browser last chose.
+const PREVIEW_ITEM = 'tandem.preview';
+function previewWanted() {
+  try {
+    return localStorage.getItem(PREVIEW_ITEM) === 'on';
+  } catch {
+    return false;
+  }
+}
+
+// applyOp applies a server op to a CodeMirror Text.
+function applyOp(text, op) {
+  return ChangeSet.of(opToChanges(op), text.length, '\n').apply(text);
+}
 
 export function renderEditor(root, initialKey) {
   const me = loadIdentity();
@@ -131,7 +160,34 @@ export function renderEditor(root, initialKey) {
     { className: 'btn primary share-btn', type: 'button', 'data-testid': 'share', 'aria-haspopup': 'dialog', disabled: true },
     'Share',
   );
-  const people = h('ul', { className: 'people', 'data-testid': 'people', 'aria-label': 'People here' });
+  const people = peopleList();
+  const help = helpDialog();
+  const preview = markdownPreview();
+  const previewButton = h(
+    'button',
+    { className: 'btn preview-btn', type: 'button', 'data-testid': 'preview-toggle', 'aria-pressed': 'false', title: 'Show the rendered Markdown next to the text (Ctrl+Alt+P)' },
+    'Preview',
+  );
+  const helpButton = h(
+    'button',
+    { className: 'icon-btn help-btn', type: 'button', 'data-testid': 'help', 'aria-label': 'Keyboard shortcuts', title: 'Keyboard shortcuts (?)', 'aria-haspopup': 'dialog' },
+    '?',
+  );
+  // Why the page is not connected, what is not saved yet, and a button to
+  // try again at once.
+  const whyText = h('span', { className: 'conn-why', 'data-testid': 'conn-why' });
+  const unsavedLine = h('span', { className: 'conn-unsaved', 'data-testid': 'unsaved', hidden: true });
+  const reconnectButton = h('button', { className: 'btn small', type: 'button', 'data-testid': 'reconnect' }, 'Reconnect now');
+  const connPanel = h(
+    'div',
+    { className: 'conn-panel', 'data-testid': 'conn-panel', hidden: true },
+    h('span', { className: 'conn-text' }, whyText, ' ', unsavedLine),
+    reconnectButton,
+  );
+  const counts = h('span', { className: 'counts', 'data-testid': 'counts', 'aria-live': 'off' });
+  const cursorPos = h('span', { className: 'cursor-pos', 'data-testid': 'cursor-pos' });
+  const gotoButton = h('button', { className: 'link-btn', type: 'button', 'data-testid': 'goto-line', title: 'Go to line (Ctrl+Alt+G)' }, 'Go to line');
+  const findButton = h('button', { className: 'link-btn', type: 'button', 'data-testid': 'find', title: 'Search and replace (Ctrl+F)' }, 'Find');
   const myAvatar = h('span', { className: 'avatar', 'aria-hidden': 'true' });
   const nameInput = h('input', {
     className: 'name-input',
@@ -142,6 +198,7 @@ export function renderEditor(root, initialKey) {
     'data-testid': 'my-name',
   });
   const host = h('div', { className: 'editor' });
+  const wrap = h('main', { className: 'editor-wrap' }, h('div', { className: 'editor-pane' }, host, h('div', { className: 'editor-foot' }, counts, cursorPos, h('span', { className: 'spacer' }), findButton, gotoButton)), preview.el, tools.panel);
 
   root.replaceChildren(
     h(
@@ -151,19 +208,20 @@ export function renderEditor(root, initialKey) {
       titleInput,
       viewBadge,
       status,
-      tools.buttons,
-      shareButton,
+      h('div', { className: 'tools' }, tools.buttons, previewButton, themeToggle(), helpButton, shareButton),
     ),
     h(
       'div',
       { className: 'subbar' },
-      people,
+      people.el,
       h('label', { className: 'me-field' }, myAvatar, h('span', { className: 'me-label' }, 'You'), nameInput),
     ),
+    connPanel,
     banner.el,
     tools.bar,
-    h('main', { className: 'editor-wrap' }, host, tools.panel),
+    wrap,
     share.el,
+    help.el,
   );
 
   // --- CodeMirror ---
@@ -232,6 +290,7 @@ export function renderEditor(root, initialKey) {
         rectangularSelection(),
         highlightActiveLine(),
         highlightSelectionMatches(),
+        search({ top: true }),
         keymap.of([...defaultKeymap, ...searchKeymap, ...historyKeymap, indentWithTab]),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': 'Document text' }),
@@ -258,12 +317,32 @@ export function renderEditor(root, initialKey) {
         queueMicrotask(() => fail(err));
         return;
       }
-      send(msg);
+      if (msg) sendOp(msg);
     }
     const local = update.transactions.some((tr) => !tr.annotation(remote) && (tr.selection || tr.docChanged));
     if (update.focusChanged || local) schedulePresence();
-    if (update.docChanged) renderStatus();
+    if (update.docChanged && update.transactions.some((tr) => !tr.annotation(remote))) persist();
+    if (update.docChanged) {
+      renderStatus();
+      preview.update(() => update.state.doc.toString(), update.state.doc.length);
+    }
+    if (update.docChanged || update.selectionSet) scheduleCounts();
+    people.update(update);
     renderPeople(update.state);
+  }
+
+  // --- counts and cursor position, under the editor ---
+  let countsTimer = null;
+  function scheduleCounts() {
+    if (countsTimer === null) countsTimer = setTimeout(renderCounts, 150);
+  }
+  function renderCounts() {
+    countsTimer = null;
+    const state = view.state;
+    const main = state.selection.main;
+    counts.textContent = countsLabel(state.doc.toString(), main.empty ? '' : state.sliceDoc(main.from, main.to));
+    const line = state.doc.lineAt(main.head);
+    cursorPos.textContent = `Line ${line.number}, column ${main.head - line.from + 1}`;
   }
 
   function applyRemote(op) {
@@ -286,35 +365,14 @@ export function renderEditor(root, initialKey) {
   }
 
   // --- people ---
-  let peopleKey = '';
   function renderPeople(state) {
-    const peers = state.field(peersField);
-    const list = [{ client: client.id ?? '', name: me.name, color: me.color, me: true, view: viewOnly }, ...peers.values()];
-    const key = JSON.stringify(list.map((p) => [p.client, p.name, p.color, p.view === true]));
-    if (key === peopleKey) return;
-    peopleKey = key;
-    people.replaceChildren(
-      ...list.map((p) => {
-        const what = p.view ? ', viewing' : '';
-        return h(
-          'li',
-          {
-            className: ['person', p.me && 'me', p.view && 'viewer'].filter(Boolean).join(' '),
-            'data-testid': 'person',
-            'data-client': p.client,
-            'data-view': p.view ? 'true' : null,
-            title: `${p.name}${p.me ? ' (you)' : ''}${p.view ? ': can only view' : ''}`,
-            'aria-label': `${p.name}${p.me ? ' (you)' : ''}${what}`,
-          },
-          h('span', { className: 'avatar', style: { backgroundColor: safeColor(p.color) }, 'aria-hidden': 'true' }, initials(p.name)),
-          h('span', { className: 'person-name' }, p.name),
-          p.view ? h('span', { className: 'person-view', 'aria-hidden': 'true' }, 'viewing') : null,
-        );
-      }),
-    );
+    people.render(state, { client: client.id ?? '', name: me.name, color: me.color, view: viewOnly });
     myAvatar.style.backgroundColor = safeColor(me.color);
+    myAvatar.style.color = inkOn(me.color);
     myAvatar.textContent = initials(me.name);
   }
+  people.attach(view);
+  preview.attach(view);
   renderPeople(view.state);
 
   // --- presence ---
@@ -348,35 +406,19 @@ export function renderEditor(root, initialKey) {
   }
 
   // --- connection ---
-  let ws = null;
   let joined = false;
   let everJoined = false;
-  let attempts = 0;
-  let retryTimer = null;
   let gaveUp = false;
   let lastError = null;
+  // The server's text at client.rev (without our pending edits), kept for
+  // the stored edits: a page that takes them up starts from it.
+  let base = view.state.doc;
 
-  function connect() {
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    if (gaveUp) return;
-    let sock;
-    try {
-      sock = new WebSocket(socketURL(docKey));
-    } catch (err) {
-      giveUp({ label: 'Disconnected', text: `The connection could not be opened: ${err.message}.` });
-      return;
-    }
-    ws = sock;
-    sock.onopen = () => {
-      if (ws === sock) sendRaw(sock, client.joinMessage(me.name, me.color, me.author));
-    };
-    sock.onmessage = (ev) => {
-      if (ws !== sock) return;
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch {
+  const conn = new Connection({
+    url: () => socketURL(docKey),
+    hello: () => client.joinMessage(me.name, me.color, me.author),
+    onMessage: (msg) => {
+      if (msg.type === null) {
         fail(new ProtocolError('the server sent a message that is not JSON'));
         return;
       }
@@ -385,54 +427,76 @@ export function renderEditor(root, initialKey) {
       } catch (err) {
         fail(err);
       }
-    };
-    sock.onclose = (ev) => {
-      if (ws !== sock) return;
-      ws = null;
-      closed(ev.code);
-    };
-    renderStatus();
+    },
+    onClose: (code) => closed(code),
+    onChange: () => renderStatus(),
+  });
+
+  // --- unsent edits kept in this browser (offline.js) ---
+  const db = indexedDBStore();
+  // Without the Web Locks API (an insecure origin) there is no claim: two
+  // pages could take up the same edits, and the server's de-duplication by
+  // (client, seq) and its 4009 for a second socket of one client keep the
+  // text right (one of the pages stops).
+  const stored = db ? new StoredEdits({ db, locks: webLocks() ?? { hold: async () => true }, doc: docKey }) : null;
+  let storing = false; // the identity's lock is held
+
+  function pendingRecord() {
+    const st = client.pendingState();
+    return st === null ? null : { ...st, text: base.toString() };
   }
 
-  // dropSocket closes the current socket without reacting to its close.
-  function dropSocket() {
-    const sock = ws;
-    ws = null;
-    joined = false;
-    client.disconnected();
-    if (sock) sock.close(1000);
+  // persist stores the pending edits as they are now (or removes them).
+  function persist() {
+    if (!storing || viewOnly) return Promise.resolve(false);
+    return stored.save(pendingRecord).then(renderStatus);
   }
 
-  function sendRaw(sock, msg) {
-    if (sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify(msg));
+  // ownIdentity claims the identity the server issued, so that this page's
+  // edits can be stored under it.
+  async function ownIdentity() {
+    if (!stored || storing || client.secret === null) return;
+    storing = await stored.own(client.secret);
+    if (storing) persist();
   }
 
-  // When the op now in flight was sent (0: none). A connection that leaves
-  // an op unacknowledged for ACK_TIMEOUT is presumed dead (the browser may
-  // not notice a silently dropped connection for minutes): it is dropped
-  // and the client reconnects, catches up and resends with the same seq.
-  let inflightSince = 0;
-  const ACK_TIMEOUT = 15_000;
+  // sendOp sends an op message. An op with a seq the database has not seen
+  // is stored first (write-ahead): a page that takes up the stored edits
+  // later must know every seq this page sent.
+  function sendOp(msg) {
+    const write = storing && !viewOnly ? stored.beforeSend(msg.seq, pendingRecord) : null;
+    if (write === null) {
+      conn.send(msg);
+      return;
+    }
+    const sock = conn.ws;
+    write.then(() => {
+      if (conn.ws === sock && joined && client.outstanding?.seq === msg.seq) conn.send(msg);
+    });
+  }
 
   function send(msg) {
-    if (msg && ws && joined) {
-      sendRaw(ws, msg);
-      if (msg.type === 'op') inflightSince = Date.now();
+    if (!msg || !joined) return;
+    if (msg.type === 'op') sendOp(msg);
+    else conn.send(msg);
+  }
+
+  // start takes up edits a closed page of this document left unsent, then
+  // connects.
+  async function start() {
+    const rec = stored ? await stored.adopt().catch(() => null) : null;
+    if (rec) {
+      storing = true;
+      client.restore(rec);
+      base = Text.of(rec.text.split('\n'));
+      let text = applyOp(base, rec.out.op);
+      if (rec.buf) text = applyOp(text, rec.buf.op);
+      view.setState(makeState(text.toString()));
+      preview.update(rec.text);
+      unlock();
     }
+    conn.connect();
   }
-
-  // abandon drops the current socket as if the network had closed it.
-  function abandon() {
-    const sock = ws;
-    if (!sock) return;
-    ws = null;
-    sock.close(1000);
-    closed(1006);
-  }
-
-  setInterval(() => {
-    if (ws && joined && inflightSince && Date.now() - inflightSince > ACK_TIMEOUT) abandon();
-  }, 1000);
 
   function handle(msg) {
     switch (msg.type) {
@@ -443,18 +507,28 @@ export function renderEditor(root, initialKey) {
         refocus ||= view.hasFocus;
         locked = true;
         view.setState(makeState(msg.text));
+        base = view.state.doc;
+        preview.update(msg.text);
+        scheduleCounts();
         lastPresence = '';
+        if (lost > 0) persist();
         break;
       }
       case 'op': {
+        const next = applyOp(base, msg.op);
         const op = client.applyServer(msg);
+        base = next;
         if (op !== null) applyRemote(op);
+        else persist();
         renderStatus();
         break;
       }
       case 'ack': {
-        inflightSince = 0;
-        send(client.serverAck(msg));
+        const next = client.outstanding ? applyOp(base, client.outstanding.op) : base;
+        const toSend = client.serverAck(msg);
+        base = next;
+        persist();
+        send(toSend);
         if (client.isSynchronized() && presenceWanted) schedulePresence();
         renderStatus();
         break;
@@ -463,11 +537,12 @@ export function renderEditor(root, initialKey) {
         const toSend = client.applyJoined(msg);
         joined = true;
         everJoined = true;
-        attempts = 0;
         notice = null;
+        conn.joined();
         if (client.view) setViewOnly(true);
         unlock();
         loadDoc();
+        ownIdentity();
         const peers = (msg.peers ?? [])
           .filter((p) => p.client !== client.id)
           .map((p) => ({
@@ -510,7 +585,6 @@ export function renderEditor(root, initialKey) {
   // the error the server sent before closing, or else by the close code.
   function closed(code) {
     joined = false;
-    inflightSince = 0;
     view.dispatch({ effects: resetPeers.of([]) });
     const error = lastError?.code ?? null;
     const reason = lastError ? ` (${lastError.message || lastError.code})` : '';
@@ -530,35 +604,23 @@ export function renderEditor(root, initialKey) {
     switch (action) {
       case RESYNC:
         reportLost(lost, code === 1009 ? 'an edit was too large to send' : `the server could not accept an edit${reason}`);
+        persist();
         lock();
-        retry(backoff());
+        conn.retry('backoff');
         break;
       case RECONNECT_NOW:
-        // At once, with a little jitter so that many clients dropped
-        // together do not come back in the same millisecond.
-        retry(Math.random() * 200);
+        conn.retry('now');
         break;
       case WAIT:
-        retry(5000 + backoff());
+        conn.retry('wait');
         break;
       case STOP:
         giveUp(stopNotice(code, error, { viewOnly }));
         break;
       default: // RECONNECT: 1001 going away, 1011 server error, 1006 network, …
-        retry(backoff());
+        conn.retry('backoff');
     }
     renderStatus();
-  }
-
-  function backoff() {
-    const base = Math.min(30_000, 500 * 2 ** attempts);
-    attempts++;
-    return base / 2 + (Math.random() * base) / 2;
-  }
-
-  function retry(delay) {
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(connect, delay);
   }
 
   // While locked (no document to edit) focus is lost; it comes back with
@@ -598,9 +660,12 @@ export function renderEditor(root, initialKey) {
     if (stop.gone) {
       share.close();
       shareButton.disabled = true;
+      // The document is gone: its unsent edits can never be sent.
+      if (storing) stored.save(null);
     }
-    clearTimeout(retryTimer);
-    dropSocket();
+    conn.stop();
+    joined = false;
+    client.disconnected();
     lock();
     banner.show(stop.text, {
       dismissible: false,
@@ -613,10 +678,13 @@ export function renderEditor(root, initialKey) {
   // over from a snapshot.
   function fail(err) {
     console.error('tandem: resynchronising:', err);
-    dropSocket();
+    conn.drop();
+    joined = false;
+    client.disconnected();
     reportLost(client.resync(), 'the editor lost track of the server');
+    persist();
     lock();
-    retry(backoff());
+    conn.retry('backoff');
     renderStatus();
   }
 
@@ -634,6 +702,7 @@ export function renderEditor(root, initialKey) {
     let state;
     let label;
     let title;
+    const online = navigator.onLine;
     if (gaveUp) {
       state = 'offline';
       label = notice?.label ?? 'Disconnected';
@@ -642,10 +711,10 @@ export function renderEditor(root, initialKey) {
       state = 'connected';
       label = viewOnly ? 'Live' : pending === 0 ? 'Saved' : `Saving ${pending}…`;
       title = viewOnly ? 'Connected: changes by others appear as they are made' : 'Connected';
-    } else if (!navigator.onLine || (attempts >= OFFLINE_AFTER && notice === null)) {
+    } else if (!online || conn.silent || (conn.attempts >= OFFLINE_AFTER && notice === null)) {
       state = 'offline';
       label = pending === 0 ? 'Offline' : `Offline · ${pending} unsaved`;
-      title = notice?.text ?? 'Offline: edits are kept in this page';
+      title = notice?.text ?? 'Offline: edits are kept in this browser';
     } else {
       state = 'reconnecting';
       label = notice ? `${notice.label} · reconnecting…` : everJoined ? 'Reconnecting…' : 'Connecting…';
@@ -654,21 +723,42 @@ export function renderEditor(root, initialKey) {
     }
     status.dataset.state = state;
     status.dataset.pending = String(pending);
+    status.dataset.stored = String(stored?.stored ?? 0);
     status.title = title;
     statusLabel.textContent = label;
+
+    // The panel under the bar: why, what is not saved, reconnect now.
+    const waiting = !gaveUp && !joined && (everJoined || conn.attempts > 0 || pending > 0);
+    connPanel.hidden = !waiting;
+    connPanel.dataset.state = state;
+    if (waiting) {
+      whyText.textContent = whyOffline({ online, silent: conn.silent, notice, waitMs: conn.waiting() });
+      unsavedLine.hidden = pending === 0 || viewOnly;
+      unsavedLine.textContent = pending > 0 ? unsavedText(pending) : '';
+    }
   }
+  // The countdown in the panel.
+  setInterval(() => {
+    if (!connPanel.hidden) renderStatus();
+  }, 1000);
+  reconnectButton.addEventListener('click', () => {
+    conn.reconnectNow();
+    renderStatus();
+  });
 
   window.addEventListener('online', () => {
-    if (!gaveUp && ws === null) connect();
+    if (!gaveUp && conn.ws === null) conn.connect();
     renderStatus();
   });
   // The browser says the network is gone: the socket is as good as dead.
   window.addEventListener('offline', () => {
-    abandon();
+    conn.abandon();
     renderStatus();
   });
   window.addEventListener('beforeunload', (e) => {
-    if (client.pending() > 0) {
+    // Edits kept in this browser are sent when the document is next
+    // opened; only edits that could not be kept are worth a warning.
+    if (client.pending() > 0 && (!storing || stored.failed)) {
       e.preventDefault();
       e.returnValue = '';
     }
@@ -768,9 +858,11 @@ export function renderEditor(root, initialKey) {
     me.name = name;
     saveName(name);
     renderPeople(view.state);
-    if (ws !== null && joined) {
-      dropSocket();
-      connect();
+    if (joined) {
+      joined = false;
+      client.disconnected();
+      conn.drop();
+      conn.connect();
     }
   }
   nameInput.addEventListener('input', () => {
@@ -806,7 +898,7 @@ export function renderEditor(root, initialKey) {
     } catch (err) {
       // If the link went anyway (an answer lost), reconnecting through it
       // says so.
-      if (own && keyChange?.revoked && !gaveUp) connect();
+      if (own && keyChange?.revoked && !gaveUp) conn.connect();
       throw err;
     } finally {
       keyChange = null;
@@ -822,9 +914,19 @@ export function renderEditor(root, initialKey) {
     docKey = key;
     replaceKey(old, key);
     window.history.replaceState(window.history.state, '', `/d/${encodeURIComponent(key)}${location.search}${location.hash}`);
+    if (storing) {
+      // The stored edits move to the new key with the page.
+      stored.save(null);
+      stored.doc = key;
+      stored.secret = null;
+      storing = false;
+      ownIdentity();
+    }
     if (gaveUp) return;
-    dropSocket();
-    connect();
+    joined = false;
+    client.disconnected();
+    conn.drop();
+    conn.connect();
     renderStatus();
   }
 
@@ -837,8 +939,32 @@ export function renderEditor(root, initialKey) {
     clientId: () => client.id,
     key: () => docKey,
     viewOnly: () => viewOnly,
+    // How many edits the browser's database holds for this page.
+    stored: () => stored?.stored ?? 0,
+    view,
   };
 
+  // --- keys, help, preview ---
+  function togglePreview(on = preview.el.hidden) {
+    preview.show(on);
+    wrap.classList.toggle('split', on);
+    root.classList.toggle('wide', on);
+    previewButton.setAttribute('aria-pressed', String(on));
+    if (on) preview.update(() => view.state.doc.toString(), view.state.doc.length);
+    try {
+      localStorage.setItem(PREVIEW_ITEM, on ? 'on' : 'off');
+    } catch {
+      // storage disabled
+    }
+  }
+  previewButton.addEventListener('click', () => togglePreview());
+  helpButton.addEventListener('click', () => help.open(helpButton));
+  gotoButton.addEventListener('click', () => gotoLine(view));
+  findButton.addEventListener('click', () => openSearchPanel(view));
+  installShortcuts({ help: () => help.open(), preview: () => togglePreview() });
+  if (previewWanted()) togglePreview(true);
+
   renderStatus();
-  connect();
+  renderCounts();
+  start();
 }

@@ -1,14 +1,37 @@
 // The home page: "your documents", the documents this browser created or
 // opened (recent.js keeps them in localStorage: the server lists every
 // document only to its administrator), each with what the server says of
-// it now; a button for a new document and a field to open a link.
+// it now; a button for a new document and a field to open a link; a
+// search over the titles and a sort (recently opened, or by title),
+// remembered by the browser.
 
 import { createDoc, deleteDoc, getDoc, importDoc, keyOfLink, undeleteDoc } from './api.js';
 import { confirmDialog } from './confirm.js';
 import { errorBanner, h } from './dom.js';
 import { checkImport, checkUpload, fileError, parseExport, textOfUpload, titleFromFileName } from './files.js';
 import { forgetDoc, loadRecent, recordDoc, updateDoc } from './recent.js';
+import { themeToggle } from './theme.js';
 import { purgeDate } from './tools.js';
+
+const SORT_ITEM = 'tandem.sort';
+
+// filterDocs returns the entries whose title (as last known) contains
+// every word of the query, in the order asked for: "recent" (most recently
+// opened first) or "title" (alphabetical, in the person's language).
+export function filterDocs(entries, query, sort, titleOf = (e) => e.title) {
+  const words = query.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+  const out = entries.filter((e) => {
+    const t = (titleOf(e) || 'Untitled').toLocaleLowerCase();
+    return words.every((w) => t.includes(w));
+  });
+  if (sort === 'title') {
+    const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+    out.sort((a, b) => collator.compare(titleOf(a) || 'Untitled', titleOf(b) || 'Untitled') || b.opened - a.opened);
+  } else {
+    out.sort((a, b) => b.opened - a.opened);
+  }
+  return out;
+}
 
 const REFRESH_MS = 30_000;
 // Each refresh asks the server about at most this many documents (the most
@@ -53,14 +76,65 @@ export function renderHome(root) {
   document.title = 'Your documents · Tandem';
   const banner = errorBanner();
   const list = h('ul', { className: 'doc-list', 'data-testid': 'doc-list', 'aria-labelledby': 'docs-heading' });
+  const emptyNew = h('button', { className: 'btn primary', type: 'button' }, 'Start a new document');
   const empty = h(
     'div',
     { className: 'empty', hidden: true, 'data-testid': 'no-docs' },
     h('p', { className: 'empty-title' }, 'No documents here yet'),
-    h('p', {}, 'Documents you create or open in this browser appear here. Start one with “New document”, or paste a link someone shared with you.'),
+    h('p', {}, 'Documents you create or open in this browser appear here. Start one, or paste a link someone shared with you above.'),
+    emptyNew,
+  );
+  const clearSearch = h('button', { className: 'btn', type: 'button' }, 'Clear the search');
+  const noMatch = h(
+    'div',
+    { className: 'empty', hidden: true, 'data-testid': 'no-match', role: 'status' },
+    h('p', { className: 'empty-title' }, 'No document matches'),
+    h('p', {}, 'Only titles are searched. Try fewer or other words.'),
+    clearSearch,
+  );
+  const searchInput = h('input', {
+    className: 'search-input',
+    type: 'search',
+    placeholder: 'Search your documents',
+    'aria-label': 'Search your documents by title',
+    'data-testid': 'search',
+  });
+  let sort = 'recent';
+  try {
+    sort = localStorage.getItem(SORT_ITEM) === 'title' ? 'title' : 'recent';
+  } catch {
+    // storage disabled
+  }
+  const sortSelect = h(
+    'select',
+    { className: 'sort-select', id: 'sort-docs', 'data-testid': 'sort' },
+    h('option', { value: 'recent' }, 'Recently opened'),
+    h('option', { value: 'title' }, 'Title'),
+  );
+  sortSelect.value = sort;
+  const tools = h(
+    'div',
+    { className: 'home-tools', role: 'search' },
+    searchInput,
+    h('label', { className: 'sort-field', for: 'sort-docs' }, 'Sort by', sortSelect),
   );
 
   const newButton = h('button', { className: 'btn primary', type: 'button', 'data-testid': 'new-doc' }, 'New document');
+  emptyNew.addEventListener('click', () => newButton.click());
+  clearSearch.addEventListener('click', () => {
+    searchInput.value = '';
+    render();
+    searchInput.focus();
+  });
+  searchInput.addEventListener('input', () => render());
+  sortSelect.addEventListener('change', () => {
+    try {
+      localStorage.setItem(SORT_ITEM, sortSelect.value);
+    } catch {
+      // storage disabled
+    }
+    render();
+  });
   newButton.addEventListener('click', async () => {
     newButton.disabled = true;
     try {
@@ -173,6 +247,7 @@ export function renderHome(root) {
       { className: 'topbar' },
       h('a', { className: 'brand', href: '/' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), 'Tandem'),
       h('div', { className: 'spacer' }),
+      themeToggle(),
       h('div', { className: 'home-actions' }, uploadButton, importButton, newButton, uploadInput, importInput),
     ),
     banner.el,
@@ -180,8 +255,10 @@ export function renderHome(root) {
       'main',
       { className: 'home' },
       h('div', { className: 'home-head' }, h('h1', { id: 'docs-heading' }, 'Your documents'), openForm),
+      tools,
       list,
       empty,
+      noMatch,
       h('p', { className: 'home-note' }, 'This list is kept in this browser only. Removing a document from it deletes nothing.'),
     ),
   );
@@ -191,9 +268,13 @@ export function renderHome(root) {
 
   function render() {
     const entries = loadRecent();
+    const titleOf = (e) => live.get(e.key)?.doc?.title ?? e.title;
+    const shown = filterDocs(entries, searchInput.value, sortSelect.value, titleOf);
     const focusedKey = document.activeElement?.closest?.('.doc-item')?.dataset.key;
-    list.replaceChildren(...entries.map((e) => docItem(e, live.get(e.key), actions)));
+    list.replaceChildren(...shown.map((e) => docItem(e, live.get(e.key), actions)));
     empty.hidden = entries.length > 0;
+    tools.hidden = entries.length === 0;
+    noMatch.hidden = entries.length === 0 || shown.length > 0;
     if (focusedKey) list.querySelector(`.doc-item[data-key="${CSS.escape(focusedKey)}"] a, .doc-item[data-key="${CSS.escape(focusedKey)}"] button`)?.focus();
   }
 

@@ -111,3 +111,17 @@ export function loadIdentity() {
 export function saveName(name) {
   storage()?.setItem('tandem.name', name);
 }
+
+// inkOn returns black or white, whichever reads better on the colour c
+// (WCAG contrast).
+export function inkOn(c) {
+  let hex = safeColor(c).slice(1);
+  if (hex.length === 3) hex = [...hex].map((x) => x + x).join('');
+  const lin = (i) => {
+    const v = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const L = 0.2126 * lin(0) + 0.7152 * lin(2) + 0.0722 * lin(4);
+  // Contrast with white: 1.05 / (L + 0.05); with black: (L + 0.05) / 0.05.
+  return 1.05 / (L + 0.05) >= (L + 0.05) / 0.05 ? '#ffffff' : '#111111';
+}

@@ -5,6 +5,9 @@
 import { errorBanner, h } from './dom.js';
 import { renderEditor } from './editor.js';
 import { renderHome } from './home.js';
+import { initTheme } from './theme.js';
+
+initTheme();
 
 function route() {
   const root = document.getElementById('app');

@@ -27,7 +27,7 @@ const byError = {
   },
   too_many_connections: {
     label: 'Too many connections',
-    text: 'Too many connections from your address. Close a few Tandem tabs; this page tries again shortly.',
+    text: 'Too many connections from your address: the server allows only so many at once. Close a few Tandem tabs. This page tries again shortly.',
   },
   join_timeout: {
     label: 'Join timed out',
@@ -102,4 +102,27 @@ export function httpNotice(err, { viewOnly = false } = {}) {
   }
   if (err?.code === 'forbidden' || err?.status === 403) return forbidden(viewOnly);
   return null;
+}
+
+// unsavedText is what the page says of edits the server does not have yet.
+export function unsavedText(n) {
+  return `${n} ${n === 1 ? 'edit' : 'edits'} not yet saved, ${n === 1 ? 'it' : 'they'} will be sent when you are back online.`;
+}
+
+// whyOffline explains, in a sentence, why a page that is not connected is
+// not: the browser is offline, the connection went silent (no answer to
+// the heartbeat), the server gave a reason (a notice), or it cannot be
+// reached. waitMs is the time to the next attempt (null: none scheduled,
+// an attempt is under way).
+export function whyOffline({ online = true, silent = false, notice = null, waitMs = null } = {}) {
+  let why;
+  if (!online) why = 'This device is offline.';
+  else if (notice) why = notice.text.replace(/\s*(Reconnecting…|This page tries again shortly\.|It reconnects in a moment and keeps your edits\.|This page reconnects by itself and keeps your edits\.)$/i, '');
+  else if (silent) why = 'The server stopped answering: the network may be down.';
+  else why = 'The server cannot be reached.';
+  let next;
+  if (waitMs === null) next = 'Connecting…';
+  else if (waitMs < 1000) next = 'Trying again now.';
+  else next = `Trying again in ${Math.ceil(waitMs / 1000)} s.`;
+  return `${why} ${next}`;
 }

@@ -7,12 +7,18 @@
 // differs at the start of a replaced range, so it is not used.) A presence message replaces a
 // peer's selections; the caller has already brought them from the server's
 // revision to the local document.
+//
+// Name labels: a caret shows its person's name above it while they move or
+// type, and the label fades after a moment of stillness (CSS), so that it
+// never keeps the line above hidden; hovering the caret shows it again.
+// A peer's `active` stamp changes whenever its selections do, which makes
+// a new widget (and restarts the fade).
 
 import { StateEffect, StateField } from '@codemirror/state';
-import { Decoration, EditorView, WidgetType } from '@codemirror/view';
+import { Decoration, EditorView, ViewPlugin, WidgetType } from '@codemirror/view';
 
 import { changesToOp } from './cmops.js';
-import { safeColor, withAlpha } from './identity.js';
+import { inkOn, safeColor, withAlpha } from './identity.js';
 import { transformSelection } from './ot.js';
 
 // setPeer adds or replaces a peer: {client, name, color, sel} (sel may be
@@ -28,6 +34,35 @@ function clampSel(sel, length) {
   const clamp = (p) => Math.max(0, Math.min(length, Number.isInteger(p) ? p : 0));
   return sel.filter((r) => Array.isArray(r) && r.length === 2).map(([a, h]) => [clamp(a), clamp(h)]);
 }
+
+// flipLabels opens a label to the left of its caret when it would stick
+// out past the editor's right edge (measured after every update).
+const flipLabels = ViewPlugin.fromClass(
+  class {
+    constructor(view) {
+      this.measure = {
+        read: (v) => {
+          const right = v.scrollDOM.getBoundingClientRect().right;
+          return [...v.contentDOM.querySelectorAll('.cm-remote-caret')].map((c) => {
+            const label = c.firstElementChild;
+            const caretX = c.getBoundingClientRect().left;
+            return { label, flip: label !== null && caretX + label.offsetWidth > right - 2 };
+          });
+        },
+        write: (list) => {
+          for (const { label, flip } of list) label?.classList.toggle('flip', flip);
+        },
+      };
+      view.requestMeasure(this.measure);
+    }
+
+    update(update) {
+      if (update.docChanged || update.viewportChanged || update.geometryChanged || update.transactions.some((tr) => tr.effects.length > 0)) {
+        update.view.requestMeasure(this.measure);
+      }
+    }
+  },
+);
 
 export const peersField = StateField.define({
   create: () => new Map(),
@@ -46,7 +81,8 @@ export const peersField = StateField.define({
         if (next === peers) next = new Map(peers);
         const old = next.get(e.value.client);
         const sel = e.value.sel === null ? (old?.sel ?? []) : clampSel(e.value.sel, len);
-        next.set(e.value.client, { ...e.value, sel });
+        const moved = !old || JSON.stringify(old.sel) !== JSON.stringify(sel);
+        next.set(e.value.client, { ...e.value, sel, active: moved ? (old?.active ?? 0) + 1 : old.active });
       } else if (e.is(removePeer)) {
         if (next === peers) next = new Map(peers);
         next.delete(e.value);
@@ -54,19 +90,22 @@ export const peersField = StateField.define({
     }
     return next;
   },
-  provide: (f) => EditorView.decorations.from(f, decorate),
+  provide: (f) => [EditorView.decorations.from(f, decorate), flipLabels],
 });
 
+
+
 class CaretWidget extends WidgetType {
-  constructor(client, name, color) {
+  constructor(client, name, color, active) {
     super();
     this.client = client;
     this.name = name;
     this.color = color;
+    this.active = active;
   }
 
   eq(other) {
-    return other.client === this.client && other.name === this.name && other.color === this.color;
+    return other.client === this.client && other.name === this.name && other.color === this.color && other.active === this.active;
   }
 
   toDOM() {
@@ -78,6 +117,7 @@ class CaretWidget extends WidgetType {
     const label = document.createElement('span');
     label.className = 'cm-remote-label';
     label.style.backgroundColor = this.color;
+    label.style.color = inkOn(this.color);
     // The name is drawn by CSS from an attribute, not as a text node: a text
     // node inside the editable area can be read back as typed text when the
     // browser merges lines around the caret widget.
@@ -103,7 +143,7 @@ function decorate(peers) {
       const from = Math.min(anchor, head);
       const to = Math.max(anchor, head);
       if (from < to) decos.push(mark.range(from, to));
-      decos.push(Decoration.widget({ widget: new CaretWidget(client, p.name, color), side: 1 }).range(head));
+      decos.push(Decoration.widget({ widget: new CaretWidget(client, p.name, color, p.active ?? 0), side: 1 }).range(head));
     }
   }
   return Decoration.set(decos, true);

@@ -54,7 +54,7 @@ export function docTools({ getKey, getView, client, me, banner }) {
     h('summary', { className: 'icon-btn menu-btn', 'aria-label': 'More: download, export, delete', title: 'Download, export, delete' }, '⋯'),
     h('div', { className: 'menu-list', role: 'menu' }, txtLink, mdLink, jsonLink, h('hr', { className: 'menu-sep' }), deleteBtn),
   );
-  const buttons = h('div', { className: 'tools' }, historyBtn, authorsBtn, menu);
+  const buttons = h('div', { className: 'doc-tools' }, historyBtn, authorsBtn, menu);
 
   menu.addEventListener('toggle', () => {
     if (!menu.open) return;
