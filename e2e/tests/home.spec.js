@@ -50,10 +50,16 @@ test('the home page lists the documents this browser created or opened, with the
   await expect(page.getByTestId('doc-item').first()).toContainText('Another document');
   await expect(page.getByTestId('doc-item').first()).toContainText('View only');
 
-  // A deleted document says so, and can be removed from the list.
+  // A deleted document is in the trash (a viewer cannot restore it); once
+  // purged it is gone, and can be removed from the list.
   await server.api('DELETE', `/api/docs/${encodeURIComponent(editKey(other))}`);
   await page.reload();
   const gone = page.getByTestId('doc-item').filter({ hasText: 'Another document' });
+  await expect(gone).toHaveAttribute('data-state', 'trashed');
+  await expect(gone).toContainText('In the trash until');
+  await expect(gone.getByTestId('restore-doc')).toHaveCount(0);
+  await server.api('DELETE', `/api/docs/${encodeURIComponent(editKey(other))}?purge=true`);
+  await page.reload();
   await expect(gone).toHaveAttribute('data-state', 'gone');
   await expect(gone).toContainText('Deleted or link revoked');
   await gone.getByRole('button', { name: 'Remove “Another document” from your documents' }).click();

@@ -94,9 +94,12 @@ export class Client {
   // joinMessage is the first message on a new socket. Once the server has
   // issued our identity it carries the secret; with a document it carries
   // our revision so the server sends only what we missed.
-  joinMessage(name, color) {
+  // author, if given, is the browser's stable author id (recorded with
+  // every op of this socket).
+  joinMessage(name, color, author) {
     this.connected = false;
     const msg = { type: 'join', name, color };
+    if (author) msg.author = author;
     if (this.secret !== null) msg.secret = this.secret;
     if (this.rev !== null) msg.rev = this.rev;
     return msg;

@@ -61,6 +61,7 @@ import { markdownPreview } from './preview.js';
 import { recordDoc, replaceKey, updateDoc } from './recent.js';
 import { peersField, removePeer, resetPeers, setPeer } from './remote.js';
 import { shareDialog } from './share.js';
+import { docTools } from './tools.js';
 import { helpDialog, installShortcuts } from './shortcuts.js';
 import { themeToggle } from './theme.js';
 
@@ -128,6 +129,8 @@ export function renderEditor(root, initialKey) {
   let viewOnly = false;
 
   const share = shareDialog({ reissue });
+  // History, authorship, downloads, delete (tools.js).
+  const tools = docTools({ getKey: () => docKey, getView: () => view, client, me, banner });
 
   // --- page structure ---
   const titleInput = h('input', {
@@ -195,7 +198,7 @@ export function renderEditor(root, initialKey) {
     'data-testid': 'my-name',
   });
   const host = h('div', { className: 'editor' });
-  const wrap = h('main', { className: 'editor-wrap' }, h('div', { className: 'editor-pane' }, host, h('div', { className: 'editor-foot' }, counts, cursorPos, h('span', { className: 'spacer' }), findButton, gotoButton)), preview.el);
+  const wrap = h('main', { className: 'editor-wrap' }, h('div', { className: 'editor-pane' }, host, h('div', { className: 'editor-foot' }, counts, cursorPos, h('span', { className: 'spacer' }), findButton, gotoButton)), preview.el, tools.panel);
 
   root.replaceChildren(
     h(
@@ -205,7 +208,7 @@ export function renderEditor(root, initialKey) {
       titleInput,
       viewBadge,
       status,
-      h('div', { className: 'tools' }, previewButton, themeToggle(), helpButton, shareButton),
+      h('div', { className: 'tools' }, tools.buttons, previewButton, themeToggle(), helpButton, shareButton),
     ),
     h(
       'div',
@@ -215,6 +218,7 @@ export function renderEditor(root, initialKey) {
     ),
     connPanel,
     banner.el,
+    tools.bar,
     wrap,
     share.el,
     help.el,
@@ -294,6 +298,7 @@ export function renderEditor(root, initialKey) {
         peersField,
         inputGuard,
         EditorView.updateListener.of(onUpdate),
+        tools.extensions,
       ],
     });
   }
@@ -411,7 +416,7 @@ export function renderEditor(root, initialKey) {
 
   const conn = new Connection({
     url: () => socketURL(docKey),
-    hello: () => client.joinMessage(me.name, me.color),
+    hello: () => client.joinMessage(me.name, me.color, me.author),
     onMessage: (msg) => {
       if (msg.type === null) {
         fail(new ProtocolError('the server sent a message that is not JSON'));
@@ -651,6 +656,7 @@ export function renderEditor(root, initialKey) {
   function giveUp(stop) {
     gaveUp = true;
     notice = stop;
+    tools.stopped(stop);
     if (stop.gone) {
       share.close();
       shareButton.disabled = true;
@@ -774,6 +780,7 @@ export function renderEditor(root, initialKey) {
   function docLoaded(doc) {
     role = doc.role ?? 'edit';
     links = doc.links ?? {};
+    tools.loaded(doc);
     recordDoc({ key: docKey, id: doc.id, title: doc.title ?? '', role });
     showTitle(doc.title ?? '');
     if (role === 'view') setViewOnly(true);
@@ -784,7 +791,7 @@ export function renderEditor(root, initialKey) {
   }
   function docFailed(err) {
     const n = httpNotice(err, { viewOnly });
-    if (err.status === 404) {
+    if (err.status === 404 || err.status === 410) {
       giveUp(n);
       return;
     }

@@ -5,10 +5,13 @@
 // search over the titles and a sort (recently opened, or by title),
 // remembered by the browser.
 
-import { createDoc, getDoc, keyOfLink } from './api.js';
+import { createDoc, deleteDoc, getDoc, importDoc, keyOfLink, undeleteDoc } from './api.js';
+import { confirmDialog } from './confirm.js';
 import { errorBanner, h } from './dom.js';
+import { checkImport, checkUpload, fileError, parseExport, textOfUpload, titleFromFileName } from './files.js';
 import { forgetDoc, loadRecent, recordDoc, updateDoc } from './recent.js';
 import { themeToggle } from './theme.js';
+import { purgeDate } from './tools.js';
 
 const SORT_ITEM = 'tandem.sort';
 
@@ -150,6 +153,76 @@ export function renderHome(root) {
     }
   });
 
+  // Upload a .txt/.md file as a new document; import an exported history.
+  const uploadInput = h('input', { type: 'file', accept: '.txt,.md,.markdown,text/plain,text/markdown', hidden: true, 'data-testid': 'upload-input' });
+  const importInput = h('input', { type: 'file', accept: '.json,application/json', hidden: true, 'data-testid': 'import-input' });
+  const uploadButton = h('button', { className: 'btn', type: 'button', 'data-testid': 'upload', title: 'A new document from a .txt or .md file' }, 'Upload');
+  const importButton = h('button', { className: 'btn', type: 'button', 'data-testid': 'import', title: 'A new document from a history exported as .json, with all its revisions' }, 'Import');
+  uploadButton.addEventListener('click', () => uploadInput.click());
+  importButton.addEventListener('click', () => importInput.click());
+
+  // opened records a new document and opens it.
+  function opened(doc) {
+    const key = keyOfLink(doc.links?.edit);
+    if (!key) throw new Error('the server did not answer with an edit link');
+    recordDoc({ key, id: doc.id, title: doc.title ?? '', role: doc.role ?? 'edit' });
+    location.assign(`/d/${encodeURIComponent(key)}`);
+  }
+
+  async function withFile(input, button, work) {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    banner.hide();
+    button.disabled = true;
+    try {
+      await work(file);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  uploadInput.addEventListener('change', () =>
+    withFile(uploadInput, uploadButton, async (file) => {
+      const problem = checkUpload(file);
+      if (problem) {
+        banner.show(problem);
+        return;
+      }
+      const read = textOfUpload(file.name, await file.text());
+      if (read.error) {
+        banner.show(read.error);
+        return;
+      }
+      try {
+        opened(await createDoc(titleFromFileName(file.name), read.text));
+      } catch (err) {
+        banner.show(fileError(err, file.name, 'upload'));
+      }
+    }),
+  );
+
+  importInput.addEventListener('change', () =>
+    withFile(importInput, importButton, async (file) => {
+      const problem = checkImport(file);
+      if (problem) {
+        banner.show(problem);
+        return;
+      }
+      const text = await file.text();
+      const parsed = parseExport(file.name, text);
+      if (parsed.error) {
+        banner.show(parsed.error);
+        return;
+      }
+      try {
+        opened(await importDoc(text));
+      } catch (err) {
+        banner.show(fileError(err, file.name, 'import'));
+      }
+    }),
+  );
+
   const openInput = h('input', {
     className: 'open-input',
     type: 'text',
@@ -175,7 +248,7 @@ export function renderHome(root) {
       h('a', { className: 'brand', href: '/' }, h('span', { className: 'brand-mark', 'aria-hidden': 'true' }), 'Tandem'),
       h('div', { className: 'spacer' }),
       themeToggle(),
-      newButton,
+      h('div', { className: 'home-actions' }, uploadButton, importButton, newButton, uploadInput, importInput),
     ),
     banner.el,
     h(
@@ -198,7 +271,7 @@ export function renderHome(root) {
     const titleOf = (e) => live.get(e.key)?.doc?.title ?? e.title;
     const shown = filterDocs(entries, searchInput.value, sortSelect.value, titleOf);
     const focusedKey = document.activeElement?.closest?.('.doc-item')?.dataset.key;
-    list.replaceChildren(...shown.map((e) => docItem(e, live.get(e.key), remove)));
+    list.replaceChildren(...shown.map((e) => docItem(e, live.get(e.key), actions)));
     empty.hidden = entries.length > 0;
     tools.hidden = entries.length === 0;
     noMatch.hidden = entries.length === 0 || shown.length > 0;
@@ -212,6 +285,54 @@ export function renderHome(root) {
     list.querySelector('a, button')?.focus();
   }
 
+  // What a document's buttons do: forget it here, delete it (to the
+  // trash), restore it from the trash, delete it for good.
+  const actions = {
+    remove,
+    async trash(entry, title) {
+      const ok = await confirmDialog({
+        title: `Delete “${title}”?`,
+        text: 'Everyone loses access at once, through every link. It stays in the trash for a while, and can be restored from there until then.',
+        confirmLabel: 'Delete',
+        danger: true,
+      });
+      if (!ok) return;
+      try {
+        await deleteDoc(entry.key);
+      } catch (err) {
+        banner.show(`Could not delete “${title}”: ${err.message}.`);
+      }
+      await check(entry);
+      render();
+    },
+    async restore(entry, title) {
+      try {
+        // The answer is the document, back as it was.
+        const doc = await undeleteDoc(entry.key);
+        live.set(entry.key, { doc: { ...doc, editors: 0 } });
+      } catch (err) {
+        banner.show(`Could not restore “${title}”: ${err.message}.`);
+        await check(entry);
+      }
+      render();
+    },
+    async purge(entry, title) {
+      const ok = await confirmDialog({
+        title: `Delete “${title}” forever?`,
+        text: 'The document and its whole history are removed for good. This cannot be undone.',
+        confirmLabel: 'Delete forever',
+        danger: true,
+      });
+      if (!ok) return;
+      try {
+        await deleteDoc(entry.key, { purge: true });
+        remove(entry.key);
+      } catch (err) {
+        banner.show(`Could not delete “${title}”: ${err.message}.`);
+      }
+    },
+  };
+
   // check asks the server about one document and keeps what it learns.
   async function check(entry) {
     try {
@@ -220,6 +341,7 @@ export function renderHome(root) {
       updateDoc(entry.key, { id: doc.id, title: doc.title ?? '', role: doc.role });
     } catch (err) {
       if (err.status === 404) live.set(entry.key, { gone: true });
+      else if (err.status === 410 || err.code === 'deleted') live.set(entry.key, { trashed: err.details ?? {} });
       // Anything else (the server away, too many requests): keep what was
       // known, and try again at the next refresh.
     }
@@ -254,9 +376,10 @@ export function renderHome(root) {
   refresh();
 }
 
-function docItem(entry, known, remove) {
+function docItem(entry, known, actions) {
   const doc = known?.doc;
   const gone = known?.gone === true;
+  const trashed = known?.trashed ?? null;
   const title = (doc?.title ?? entry.title) || 'Untitled';
   const role = doc?.role ?? entry.role;
   const editors = doc?.editors ?? 0;
@@ -275,15 +398,36 @@ function docItem(entry, known, remove) {
     },
     gone ? 'Remove' : '×',
   );
-  removeButton.addEventListener('click', () => remove(entry.key));
+  removeButton.addEventListener('click', () => actions.remove(entry.key));
+  const mayEdit = role === 'edit' || role === 'admin';
+  const buttons = h('div', { className: 'doc-item-actions' });
+  if (trashed) {
+    if (mayEdit) {
+      const restore = h('button', { className: 'btn small', type: 'button', 'data-testid': 'restore-doc' }, 'Restore');
+      restore.addEventListener('click', () => actions.restore(entry, title));
+      const purge = h('button', { className: 'btn small subtle', type: 'button', 'data-testid': 'purge-doc' }, 'Delete forever');
+      purge.addEventListener('click', () => actions.purge(entry, title));
+      buttons.append(restore, purge);
+    }
+  } else if (doc && mayEdit) {
+    const del = h(
+      'button',
+      { className: 'icon-btn doc-delete', type: 'button', 'data-testid': 'delete-doc', 'aria-label': `Delete “${title}”…`, title: 'Delete (to the trash)' },
+      h('span', { className: 'tool-icon icon-trash', 'aria-hidden': 'true' }),
+    );
+    del.addEventListener('click', () => actions.trash(entry, title));
+    buttons.append(del);
+  }
+  buttons.append(removeButton);
+  const until = trashed ? purgeDate(trashed.purge) : '';
   return h(
     'li',
     {
-      className: gone ? 'doc-item gone' : 'doc-item',
+      className: gone ? 'doc-item gone' : trashed ? 'doc-item trashed' : 'doc-item',
       'data-testid': 'doc-item',
       'data-key': entry.key,
       'data-id': entry.id || null,
-      'data-state': gone ? 'gone' : doc ? 'ok' : 'unknown',
+      'data-state': gone ? 'gone' : trashed ? 'trashed' : doc ? 'ok' : 'unknown',
     },
     h(
       'a',
@@ -297,10 +441,12 @@ function docItem(entry, known, remove) {
       ),
       gone
         ? h('span', { className: 'doc-gone', 'data-testid': 'doc-gone' }, 'Deleted or link revoked')
-        : editors > 0
+        : trashed
+          ? h('span', { className: 'doc-trash', 'data-testid': 'doc-trash' }, until ? `In the trash until ${until}` : 'In the trash')
+          : editors > 0
           ? h('span', { className: 'doc-people', title: `${editors} here now` }, h('span', { className: 'live-dot' }), `${editors} here now`)
           : null,
     ),
-    removeButton,
+    buttons,
   );
 }

@@ -1,5 +1,9 @@
 // The local person: a name and a colour, remembered in localStorage, with a
-// friendly random default. The client's id is not made here: the server
+// friendly random default, and an author id (tandem.author): 22 random
+// base64url characters made once per browser and sent in every join, so
+// that the server records who wrote what across reloads and reconnects
+// (the name and colour may change; the author stays). The client's id is
+// not made here: the server
 // issues it (with a secret) when the page first joins a document, and the
 // page keeps it only in memory, for that page load, because a duplicated
 // tab copies sessionStorage and two tabs must never share an identity.
@@ -62,6 +66,33 @@ export function initials(name) {
   return chars.join('').toUpperCase();
 }
 
+const AUTHOR_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+// newAuthorId returns 22 base64url characters from 132 random bits.
+export function newAuthorId(random = (n) => crypto.getRandomValues(new Uint8Array(n))) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return Array.from(random(22), (b) => abc[b & 63]).join('');
+}
+
+// loadAuthor returns this browser's author id, made and stored the first
+// time (without storage: a new one for this page only).
+export function loadAuthor(s = storage()) {
+  let id = null;
+  try {
+    id = s?.getItem('tandem.author') ?? null;
+  } catch {
+    id = null;
+  }
+  if (typeof id === 'string' && AUTHOR_RE.test(id)) return id;
+  id = newAuthorId();
+  try {
+    s?.setItem('tandem.author', id);
+  } catch {
+    // storage full or disabled: this page's id only
+  }
+  return id;
+}
+
 export function loadIdentity() {
   const s = storage();
   let name = cleanName(s?.getItem('tandem.name') ?? '');
@@ -74,7 +105,7 @@ export function loadIdentity() {
     color = pick(COLORS);
     s?.setItem('tandem.color', color);
   }
-  return { name, color };
+  return { name, color, author: loadAuthor(s) };
 }
 
 export function saveName(name) {

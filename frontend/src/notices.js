@@ -15,6 +15,11 @@ const byError = {
     text: 'This link was revoked. Ask the owner for a new one.',
     gone: true,
   },
+  deleted: {
+    label: 'Deleted',
+    text: 'This document was deleted. It is in the trash for a while.',
+    gone: true,
+  },
   not_found: {
     label: 'Not found',
     text: 'This document does not exist: it was deleted, or the link is wrong.',
@@ -90,6 +95,7 @@ export function stopNotice(code, error, options = {}) {
 // ApiError), or null when the generic message will do.
 export function httpNotice(err, { viewOnly = false } = {}) {
   if (err?.status === 404) return byError.not_found;
+  if (err?.status === 410 || err?.code === 'deleted') return byError.deleted;
   if (err?.code === 'rate_limited' || err?.status === 429) {
     const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : ' Try again in a moment.';
     return { label: 'Slowing down', text: `The server is receiving too many requests from this page.${wait}` };
