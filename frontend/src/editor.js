@@ -784,7 +784,7 @@ export function renderEditor(root, initialKey) {
   }
   function docFailed(err) {
     const n = httpNotice(err, { viewOnly });
-    if (err.status === 404) {
+    if (err.status === 404 || err.status === 410) {
       giveUp(n);
       return;
     }

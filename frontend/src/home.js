@@ -219,7 +219,8 @@ export function renderHome(root) {
       live.set(entry.key, { doc });
       updateDoc(entry.key, { id: doc.id, title: doc.title ?? '', role: doc.role });
     } catch (err) {
-      if (err.status === 404) live.set(entry.key, { gone: true });
+      // 404: unknown or revoked link; 410: the document is in the trash.
+      if (err.status === 404 || err.status === 410) live.set(entry.key, { gone: true });
       // Anything else (the server away, too many requests): keep what was
       // known, and try again at the next refresh.
     }

@@ -90,6 +90,9 @@ export function stopNotice(code, error, options = {}) {
 // ApiError), or null when the generic message will do.
 export function httpNotice(err, { viewOnly = false } = {}) {
   if (err?.status === 404) return byError.not_found;
+  if (err?.status === 410 || err?.code === 'deleted') {
+    return { label: 'Deleted', text: 'This document was deleted: it is in the trash. Ask its owner to restore it.', gone: true };
+  }
   if (err?.code === 'rate_limited' || err?.status === 429) {
     const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : ' Try again in a moment.';
     return { label: 'Slowing down', text: `The server is receiving too many requests from this page.${wait}` };
