@@ -1,6 +1,7 @@
 package oplog
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestAttributeAgreesWithAReference(t *testing.T) {
 				}
 			}
 			ref, text = out, next
-			spans = Attribute(spans, op, who)
+			spans = Attribute(spans, op, who, nil)
 			var flat []string
 			for k, s := range spans {
 				if s.Len <= 0 || (k > 0 && spans[k-1].Author == s.Author) {
@@ -79,4 +80,19 @@ func randomOp(rng *rand.Rand, text string) ot.Op {
 		op.Insert("yz")
 	}
 	return op
+}
+
+func TestAttributeWithInsertAuthors(t *testing.T) {
+	// "hello" by ada; an op keeps "he", deletes "ll", inserts "LL" (by bo
+	// and cy, as the inserts say) and "!" (beyond them: the op's author).
+	spans := []Span{{5, "ada"}}
+	op := ot.Op{ot.Retain(2), ot.Delete(2), ot.Insert("LL"), ot.Retain(1), ot.Insert("!")}
+	got := Attribute(spans, op, "dan", []Span{{1, "bo"}, {1, "cy"}})
+	want := []Span{{2, "ada"}, {1, "bo"}, {1, "cy"}, {1, "ada"}, {1, "dan"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if s := Slice([]Span{{3, "a"}, {2, "b"}, {4, "a"}}, 2, 7); fmt.Sprint(s) != fmt.Sprint([]Span{{1, "a"}, {2, "b"}, {2, "a"}}) {
+		t.Fatalf("Slice: %v", s)
+	}
 }

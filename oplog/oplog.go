@@ -26,6 +26,9 @@ type Entry struct {
 	// Author is the person's stable id ("" if unknown): unlike Client, the
 	// same across connections and reloads.
 	Author string
+	// Inserts, if not nil, says who wrote the op's inserted text (taken end
+	// to end), instead of Author: a restore puts back others' text.
+	Inserts []Span
 }
 
 // Size estimates the bytes an entry holds in memory and on the wire: its

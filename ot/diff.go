@@ -6,9 +6,8 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
-// MaxDiffComponents bounds the op Diff returns; a finer diff is coarsened
-// (DiffCleanupSemantic), and past that replaced by one deletion and one
-// insertion between the common prefix and suffix.
+// MaxDiffComponents bounds the op Diff returns; past it the op is one
+// deletion and one insertion between the common prefix and suffix.
 const MaxDiffComponents = 10000
 
 // Diff returns an op that turns a into b and keeps as much of a as a diff
@@ -23,11 +22,11 @@ func Diff(a, b string, timeout time.Duration) Op {
 	}
 	dmp := diffmatchpatch.New()
 	dmp.DiffTimeout = timeout
-	diffs := dmp.DiffMain(a, b, len(a) > 10000 || len(b) > 10000)
+	// Semantic cleanup drops coincidental one-letter equalities inside a
+	// changed word: a word replaced is replaced whole, and its letters do
+	// not keep the old word's author.
+	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(a, b, len(a) > 10000 || len(b) > 10000))
 	op := fromDiffs(diffs)
-	if len(op) > MaxDiffComponents {
-		op = fromDiffs(dmp.DiffCleanupSemantic(diffs))
-	}
 	if len(op) > MaxDiffComponents {
 		op = replaceMiddle(a, b)
 	}

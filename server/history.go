@@ -59,7 +59,7 @@ func (s *Server) resolveEdit(c echo.Context) (access, error) {
 // serverEdit makes build's op at the latest stored revision and hands it to
 // the document's core; an op refused as stale (too much came since) is
 // rebuilt and tried again.
-func (s *Server) serverEdit(ctx context.Context, doc string, author string, build func(rev int, text string) (ot.Op, error)) (int, error) {
+func (s *Server) serverEdit(ctx context.Context, doc string, author string, build func(rev int, text string) (ot.Op, []oplog.Span, error)) (int, error) {
 	var err error
 	for range 3 {
 		var d store.Doc
@@ -71,11 +71,12 @@ func (s *Server) serverEdit(ctx context.Context, doc string, author string, buil
 			return 0, err
 		}
 		var op ot.Op
-		if op, err = build(d.Rev, text); err != nil {
+		var inserts []oplog.Span
+		if op, inserts, err = build(d.Rev, text); err != nil {
 			return 0, err
 		}
 		var rev int
-		rev, err = s.sessions.Edit(ctx, doc, session.Edit{Op: op, Rev: d.Rev, Author: author})
+		rev, err = s.sessions.Edit(ctx, doc, session.Edit{Op: op, Rev: d.Rev, Author: author, Inserts: inserts})
 		var serr *session.Error
 		if errors.As(err, &serr) && serr.Code == wire.CodeStale {
 			continue
@@ -98,6 +99,31 @@ func editError(err error) error {
 		return apiErrorf(codeNotFound, "%s", serr.Message)
 	}
 	return apiErrorf(codeBadRequest, "%s", serr.Message)
+}
+
+// restoredAuthors says who wrote the text a restore's op inserts: op turns
+// the current text into the old one, so its retains and inserts walk the
+// old text, whose authors oldSpans gives.
+func restoredAuthors(op ot.Op, oldSpans []oplog.Span) []oplog.Span {
+	out := []oplog.Span{}
+	q := 0 // position in the old text
+	for _, c := range op {
+		switch {
+		case c.IsRetain():
+			q += c.N
+		case c.IsInsert():
+			n := ot.Len(c.S)
+			for _, sp := range oplog.Slice(oldSpans, q, q+n) {
+				if k := len(out) - 1; k >= 0 && out[k].Author == sp.Author {
+					out[k].Len += sp.Len
+				} else {
+					out = append(out, sp)
+				}
+			}
+			q += n
+		}
+	}
+	return out
 }
 
 type restoreBody struct {
@@ -130,8 +156,15 @@ func (s *Server) restoreDoc(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rev, err := s.serverEdit(ctx, a.doc.ID, body.Author, func(_ int, text string) (ot.Op, error) {
-		return ot.Diff(text, old, diffTimeout), nil
+	// Who wrote the old text: the text the restore puts back keeps its
+	// authors.
+	oldSpans, err := s.docs.Authorship(ctx, a.doc.ID, *body.Rev)
+	if err != nil {
+		return err
+	}
+	rev, err := s.serverEdit(ctx, a.doc.ID, body.Author, func(_ int, text string) (ot.Op, []oplog.Span, error) {
+		op := ot.Diff(text, old, diffTimeout)
+		return op, restoredAuthors(op, oldSpans), nil
 	})
 	if err != nil {
 		return err
@@ -183,13 +216,13 @@ func (s *Server) editDoc(c echo.Context) error {
 	var rev int
 	switch {
 	case b.Append != nil:
-		rev, err = s.serverEdit(ctx, a.doc.ID, b.Author, func(_ int, text string) (ot.Op, error) {
+		rev, err = s.serverEdit(ctx, a.doc.ID, b.Author, func(_ int, text string) (ot.Op, []oplog.Span, error) {
 			var op ot.Op
-			return *op.Retain(ot.Len(text)).Insert(*b.Append), nil
+			return *op.Retain(ot.Len(text)).Insert(*b.Append), nil, nil
 		})
 	case b.Text != nil:
-		rev, err = s.serverEdit(ctx, a.doc.ID, b.Author, func(_ int, text string) (ot.Op, error) {
-			return ot.Diff(text, *b.Text, diffTimeout), nil
+		rev, err = s.serverEdit(ctx, a.doc.ID, b.Author, func(_ int, text string) (ot.Op, []oplog.Span, error) {
+			return ot.Diff(text, *b.Text, diffTimeout), nil, nil
 		})
 	default:
 		from, to, ins := 0, 0, ""
@@ -428,6 +461,8 @@ type historyOp struct {
 	Seq    int       `json:"seq"`
 	Time   time.Time `json:"time"`
 	Author string    `json:"author"`
+	// Inserts: who wrote the inserted text, when not author (a restore).
+	Inserts []spanJSON `json:"inserts,omitempty"`
 }
 
 const historyFormat = "tandem-history"
@@ -476,7 +511,11 @@ func (s *Server) exportDoc(c echo.Context) error {
 			if err := op.UnmarshalJSON(e.Op); err != nil {
 				return fmt.Errorf("export doc %s: rev %d: %w", a.doc.ID, e.Rev, err)
 			}
-			f.Ops = append(f.Ops, historyOp{Rev: e.Rev, Op: op, Client: e.Client, Seq: e.Seq, Time: e.Time.UTC(), Author: e.Author})
+			h := historyOp{Rev: e.Rev, Op: op, Client: e.Client, Seq: e.Seq, Time: e.Time.UTC(), Author: e.Author}
+			for _, sp := range e.Inserts {
+				h.Inserts = append(h.Inserts, spanJSON{sp.Len, sp.Author})
+			}
+			f.Ops = append(f.Ops, h)
 		}
 		from = es[len(es)-1].Rev + 1
 	}
@@ -553,6 +592,12 @@ func (s *Server) importDoc(c echo.Context) error {
 		}
 		size = o.Op.TargetLen()
 		entries[i] = oplog.Entry{Rev: o.Rev, Op: o.Op, Client: o.Client, Seq: o.Seq, Time: o.Time, Author: o.Author}
+		for _, sp := range o.Inserts {
+			if sp.Len < 1 || (sp.Author != "" && !wire.ValidAuthor(sp.Author)) {
+				return apiErrorf(codeBadRequest, "revision %d: malformed inserts", o.Rev)
+			}
+			entries[i].Inserts = append(entries[i].Inserts, oplog.Span{Len: sp.Len, Author: sp.Author})
+		}
 	}
 	_ = size
 	authors := make([]store.Author, 0, len(f.Authors))

@@ -317,3 +317,31 @@ func TestEventsStream(t *testing.T) {
 		}
 	}
 }
+
+// Text a restore puts back keeps the authors who wrote it.
+func TestRestoreKeepsAuthorship(t *testing.T) {
+	_, ts := newTestServer(t, nil)
+	key := createDoc(t, ts)
+	join := func(author string) *wsClient {
+		c := dial(t, ts, key)
+		c.sendRaw(`{"type":"join","name":"N ` + author + `","color":"#123","author":"` + author + `"}`)
+		c.next(wire.TypeSnapshot)
+		c.next(wire.TypeJoined)
+		return c
+	}
+	ada := join("ada")
+	ada.submit(0, 1, `["hello world"]`)
+	ada.c.Close()
+	bo := join("bo")
+	bo.submit(1, 1, `[6,-5,"there"]`) // "hello there"
+	if code, body := do(t, "POST", ts.URL+"/api/docs/"+key+"/restore", `{"rev":1,"author":"cy"}`, "Content-Type", jsonCT); code != 200 {
+		t.Fatalf("restore: %d %s", code, body)
+	}
+	bo.next(wire.TypeOp)
+	_, body := do(t, "GET", ts.URL+"/api/docs/"+key+"/authorship", "")
+	var got struct{ Spans []spanJSON }
+	json.Unmarshal(body, &got)
+	if fmt.Sprint(got.Spans) != fmt.Sprint([]spanJSON{{11, "ada"}}) {
+		t.Fatalf("after restoring ada's text: %s", body)
+	}
+}

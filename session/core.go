@@ -509,7 +509,7 @@ func (c *Core) Submit(id PeerID, s Submit) {
 		c.fail(m, s.Seq, code, why)
 		return
 	}
-	e := c.commit(op, m.client, seq, m.author)
+	e := c.commit(op, m.client, seq, m.author, nil)
 	c.send(m, &wire.Message{Type: wire.TypeAck, Seq: wire.IntPtr(seq), Rev: wire.IntPtr(e.Rev)})
 	c.broadcast(m, wire.Encode(opMessage(e)))
 }
@@ -557,9 +557,9 @@ func (c *Core) rebaseAndApply(base int, op ot.Op) (ot.Op, string, string) {
 
 // commit records an op already applied to the text as the next revision:
 // the window, the seqs, the cursors, and the entry to persist.
-func (c *Core) commit(op ot.Op, client string, seq int, author string) oplog.Entry {
+func (c *Core) commit(op ot.Op, client string, seq int, author string, inserts []oplog.Span) oplog.Entry {
 	c.rev++
-	e := oplog.Entry{Rev: c.rev, Op: op, Client: client, Seq: seq, Time: c.now.UTC(), Author: author}
+	e := oplog.Entry{Rev: c.rev, Op: op, Client: client, Seq: seq, Time: c.now.UTC(), Author: author, Inserts: inserts}
 	c.remember(e)
 	c.seqs[client] = seq
 	c.pres.Apply(op)
@@ -585,6 +585,9 @@ type Edit struct {
 	Rev int
 	// Author is who asked for it ("" for nobody in particular).
 	Author string
+	// Inserts, if not nil, says who wrote the text Op inserts (see
+	// oplog.Entry.Inserts).
+	Inserts []oplog.Span
 }
 
 // EditResult answers an Edit: the revision it became, or why it was
@@ -617,7 +620,7 @@ func (c *Core) Edit(id EditID, e Edit) {
 		refuse(code, why)
 		return
 	}
-	entry := c.commit(applied, ServerClient, c.seqs[ServerClient]+1, e.Author)
+	entry := c.commit(applied, ServerClient, c.seqs[ServerClient]+1, e.Author, e.Inserts)
 	c.rd.Edits = append(c.rd.Edits, EditResult{ID: id, Rev: entry.Rev})
 	c.broadcast(nil, wire.Encode(opMessage(entry)))
 }

@@ -292,7 +292,7 @@ func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
 	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ? AND deleted IS NULL`); err != nil {
 		return nil, err
 	}
-	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+	if st.insert, err = tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author, insert_authors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		st.close()
 		return nil, err
 	}
@@ -348,7 +348,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		if t.IsZero() {
 			t = now
 		}
-		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author); err != nil {
+		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author, insertAuthors(e.Inserts)); err != nil {
 			if isConstraint(err) {
 				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
 					doc, e.Rev, e.Client, e.Seq, err, oplog.ErrConflict)
@@ -379,4 +379,39 @@ func highestSeqs(entries []oplog.Entry) map[string]int {
 		m[e.Client] = max(m[e.Client], e.Seq)
 	}
 	return m
+}
+
+// insertAuthors encodes an entry's Inserts for the insert_authors column
+// (NULL when there are none).
+func insertAuthors(spans []oplog.Span) any {
+	if spans == nil {
+		return nil
+	}
+	pairs := make([][2]any, len(spans))
+	for i, s := range spans {
+		pairs[i] = [2]any{s.Len, s.Author}
+	}
+	b, _ := json.Marshal(pairs)
+	return string(b)
+}
+
+// decodeInsertAuthors reads the insert_authors column.
+func decodeInsertAuthors(v sql.NullString) ([]oplog.Span, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var raw [][2]json.RawMessage
+	if err := json.Unmarshal([]byte(v.String), &raw); err != nil {
+		return nil, err
+	}
+	out := make([]oplog.Span, len(raw))
+	for i, p := range raw {
+		if err := json.Unmarshal(p[0], &out[i].Len); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(p[1], &out[i].Author); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -214,7 +214,7 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 		d.ID, title, now, now, d.Rev, d.Size, d.EditToken, d.ViewToken); err != nil {
 		return Doc{}, fmt.Errorf("store: import: %w", err)
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author, insert_authors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return Doc{}, fmt.Errorf("store: import: %w", err)
 	}
@@ -224,7 +224,7 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 		if t.IsZero() {
 			t = fromNanos(now)
 		}
-		if _, err := ins.ExecContext(ctx, d.ID, e.Rev, ops[i], e.Client, e.Seq, t.UnixNano(), lens[i], e.Author); err != nil {
+		if _, err := ins.ExecContext(ctx, d.ID, e.Rev, ops[i], e.Client, e.Seq, t.UnixNano(), lens[i], e.Author, insertAuthors(e.Inserts)); err != nil {
 			return Doc{}, fmt.Errorf("store: import: revision %d: %w", e.Rev, err)
 		}
 	}
@@ -284,7 +284,7 @@ func (db *DB) Authorship(ctx context.Context, doc string, rev int) ([]oplog.Span
 			return nil, fmt.Errorf("store: authorship of doc %s: %w", doc, err)
 		}
 		for _, e := range es {
-			spans = oplog.Attribute(spans, e.Op, e.Author)
+			spans = oplog.Attribute(spans, e.Op, e.Author, e.Inserts)
 		}
 	}
 	if spans == nil {

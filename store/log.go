@@ -111,7 +111,7 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 	if to < from {
 		return nil, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT rev, op, client, seq, time, author FROM ops
+	rows, err := q.QueryContext(ctx, `SELECT rev, op, client, seq, time, author, insert_authors FROM ops
 		WHERE doc = ? AND rev BETWEEN ? AND ? ORDER BY rev`, doc, from, to)
 	if err != nil {
 		return nil, err
@@ -125,8 +125,12 @@ func readEntries(ctx context.Context, q queryer, doc string, from, to int) ([]op
 		var e oplog.Entry
 		var opJSON string
 		var t int64
-		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t, &e.Author); err != nil {
+		var ins sql.NullString
+		if err := rows.Scan(&e.Rev, &opJSON, &e.Client, &e.Seq, &t, &e.Author, &ins); err != nil {
 			return nil, err
+		}
+		if e.Inserts, err = decodeInsertAuthors(ins); err != nil {
+			return nil, fmt.Errorf("decode the authors of rev %d: %w", e.Rev, err)
 		}
 		if err := json.Unmarshal([]byte(opJSON), &e.Op); err != nil {
 			return nil, fmt.Errorf("decode op at rev %d: %w", e.Rev, err)

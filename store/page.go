@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/tandem-editor/tandem/oplog"
 )
 
 // RawEntry is a log entry as stored, its op still in the JSON the log
@@ -17,6 +20,8 @@ type RawEntry struct {
 	Seq    int
 	Time   time.Time // UTC
 	Author string
+	// Inserts: who wrote the inserted text, if not Author (oplog.Entry.Inserts).
+	Inserts []oplog.Span
 }
 
 // RawPage returns the log entries with from <= Rev <= to, in order,
@@ -45,7 +50,7 @@ func (db *DB) entriesPage(ctx context.Context, doc string, from, to, maxBytes in
 	if to < from {
 		return nil, nil
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT rev, op, client, seq, time, author FROM ops
+	rows, err := db.reader.QueryContext(ctx, `SELECT rev, op, client, seq, time, author, insert_authors FROM ops
 		WHERE doc = ? AND rev BETWEEN ? AND ? ORDER BY rev`, doc, from, to)
 	if err != nil {
 		return nil, err
@@ -58,8 +63,12 @@ func (db *DB) entriesPage(ctx context.Context, doc string, from, to, maxBytes in
 		var e RawEntry
 		var op []byte
 		var t int64
-		if err := rows.Scan(&e.Rev, &op, &e.Client, &e.Seq, &t, &e.Author); err != nil {
+		var ins sql.NullString
+		if err := rows.Scan(&e.Rev, &op, &e.Client, &e.Seq, &t, &e.Author, &ins); err != nil {
 			return nil, err
+		}
+		if e.Inserts, err = decodeInsertAuthors(ins); err != nil {
+			return nil, fmt.Errorf("decode the authors of rev %d: %w", e.Rev, err)
 		}
 		e.Op = op
 		if len(es) > 0 && size+len(e.Op) > maxBytes {
