@@ -64,3 +64,12 @@ describe('ink on a colour', () => {
     assert.equal(inkOn('#000'), '#ffffff');
   });
 });
+
+describe('a deleted document', () => {
+  it('is explained when the server says it is in the trash', async () => {
+    const { httpNotice } = await import('../src/notices.js');
+    const n = httpNotice({ status: 410, code: 'deleted' });
+    assert.equal(n.gone, true);
+    assert.match(n.text, /trash/);
+  });
+});
