@@ -57,6 +57,7 @@ import { closeNotice, httpNotice, stopNotice, unsavedText, whyOffline } from './
 import { StoredEdits, indexedDBStore, webLocks } from './offline.js';
 import { baseLength, hasLoneSurrogate, transformIndex } from './ot.js';
 import { peopleList } from './people.js';
+import { watchDocs } from './live.js';
 import { markdownPreview } from './preview.js';
 import { recordDoc, replaceKey, updateDoc } from './recent.js';
 import { peersField, removePeer, resetPeers, setPeer } from './remote.js';
@@ -824,6 +825,13 @@ export function renderEditor(root, initialKey) {
   }
   setInterval(refreshTitle, TITLE_REFRESH_MS);
   document.addEventListener('visibilitychange', refreshTitle);
+  // A rename by someone else shows at once.
+  watchDocs([docKey], (ev) => {
+    if (ev.state === 'ok' && typeof ev.title === 'string' && ev.title !== savedTitle && document.activeElement !== titleInput) {
+      showTitle(ev.title);
+      updateDoc(docKey, { title: ev.title });
+    }
+  });
 
   titleInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') titleInput.blur();

@@ -10,6 +10,7 @@ import { confirmDialog } from './confirm.js';
 import { errorBanner, h } from './dom.js';
 import { checkImport, checkUpload, fileError, parseExport, textOfUpload, titleFromFileName } from './files.js';
 import { forgetDoc, loadRecent, recordDoc, updateDoc } from './recent.js';
+import { liveState, watchDocs } from './live.js';
 import { themeToggle } from './theme.js';
 import { purgeDate } from './tools.js';
 
@@ -364,7 +365,25 @@ export function renderHome(root) {
     await Promise.all(Array.from({ length: REFRESH_PARALLEL }, worker));
     list.dataset.checked = 'true';
     running = false;
+    watch();
     if (!document.hidden) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  // watch follows the listed documents live (renames, people, deletions),
+  // restarting when the list of keys changes.
+  let watched = '';
+  let unwatch = () => {};
+  function watch() {
+    const keys = loadRecent().slice(0, 200).map((e) => e.key);
+    if (keys.join(',') === watched) return;
+    unwatch();
+    watched = keys.join(',');
+    unwatch = watchDocs(keys, (ev) => {
+      const state = liveState(ev, live.get(ev.key));
+      live.set(ev.key, state);
+      if (state.doc?.title !== undefined) updateDoc(ev.key, { title: state.doc.title, role: state.doc.role });
+      render();
+    });
   }
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) refresh();
