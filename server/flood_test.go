@@ -34,9 +34,11 @@ const (
 	// limit is off in this test).
 	floodPresencePerSec = 2000
 	// floodMinAcks: the progress every honest editor must make during the
-	// attack. Generous on purpose: the point is that nobody is frozen,
-	// not how fast they go on a shared machine.
-	floodMinAcks = 20
+	// attack. Generous on purpose: the point is that nobody is frozen (a
+	// frozen document acknowledges nothing for the whole attack), not how
+	// fast they go on a shared machine: on two cores also running three
+	// browser suites, editors made 9 to 10 each.
+	floodMinAcks = 5
 )
 
 // TestFloodOfOldRevisionsDoesNotStallHonestEditors: on a document with
