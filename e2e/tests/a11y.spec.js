@@ -14,6 +14,7 @@ async function expectNoSeriousViolations(page, what) {
 
 for (const colorScheme of ['light', 'dark']) {
   test(`no serious accessibility violations on the home page and the editor (${colorScheme})`, async ({ server, join }) => {
+    test.setTimeout(180_000); // two full axe scans: slow on a busy two-core machine
     const doc = await server.createDoc('Accessible');
     const key = editKey(doc);
     const a = await join(key, 'Ada', { context: { colorScheme } });
