@@ -58,12 +58,14 @@ func (s *Server) events(c echo.Context) error {
 	if len(keys) > maxEventKeys {
 		return apiErrorf(codeBadRequest, "at most %d keys, not %d", maxEventKeys, len(keys))
 	}
-	// A stream holds a connection like a WebSocket, and counts as one.
+	// A stream holds a connection like a WebSocket: as many are allowed
+	// per address, counted apart, so that a page's stream and its socket
+	// do not compete.
 	addr := s.clientAddr(r)
-	if !s.limits.openSocket(addr) {
-		return tooMany(c, time.Second, fmt.Sprintf("more than %d connections from your address", s.cfg.MaxSocketsPerAddr))
+	if !s.limits.openStream(addr) {
+		return tooMany(c, time.Second, fmt.Sprintf("more than %d event streams from your address", s.cfg.MaxSocketsPerAddr))
 	}
-	defer s.limits.closeSocket(addr)
+	defer s.limits.closeStream(addr)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -178,6 +178,7 @@ type addrLimits struct {
 type addrState struct {
 	http, create *rate.Limiter
 	sockets      int
+	streams      int // event streams, counted apart so a page's stream does not take its socket's place
 	seen         time.Time
 }
 
@@ -208,7 +209,7 @@ func (l *addrLimits) get(addr string, now time.Time) *addrState {
 	if now.Sub(l.lastSweep) > limitIdle/10 {
 		l.lastSweep = now
 		for a, st := range l.addrs {
-			if st.sockets == 0 && now.Sub(st.seen) > limitIdle {
+			if st.sockets == 0 && st.streams == 0 && now.Sub(st.seen) > limitIdle {
 				delete(l.addrs, a)
 			}
 		}
@@ -216,7 +217,7 @@ func (l *addrLimits) get(addr string, now time.Time) *addrState {
 	st := l.addrs[addr]
 	if st == nil && len(l.addrs) >= maxAddrs {
 		for a, st := range l.addrs {
-			if st.sockets == 0 && st.http.TokensAt(now) >= float64(st.http.Burst()) &&
+			if st.sockets == 0 && st.streams == 0 && st.http.TokensAt(now) >= float64(st.http.Burst()) &&
 				st.create.TokensAt(now) >= float64(st.create.Burst()) {
 				delete(l.addrs, a)
 			}
@@ -275,6 +276,28 @@ func (l *addrLimits) openSocket(addr string) bool {
 	}
 	st.sockets++
 	return true
+}
+
+// openStream and closeStream count event streams as openSocket and
+// closeSocket count WebSockets, against the same limit, apart.
+func (l *addrLimits) openStream(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.get(addr, time.Now())
+	if l.sockets > 0 && st.streams >= l.sockets {
+		return false
+	}
+	st.streams++
+	return true
+}
+
+func (l *addrLimits) closeStream(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.addrs[addr]; st != nil && st.streams > 0 {
+		st.streams--
+		st.seen = time.Now()
+	}
 }
 
 func (l *addrLimits) closeSocket(addr string) {
