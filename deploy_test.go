@@ -181,3 +181,18 @@ func TestLegacyProtocolOnlyOnLoopback(t *testing.T) {
 		t.Fatal("-legacy-protocol started on every interface")
 	}
 }
+
+// A graceful stop does not wait on open event streams.
+func TestCloseEndsEventStreams(t *testing.T) {
+	m := startMain(t, t.TempDir())
+	res, err := http.Get(m.URL() + "/api/events?keys=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	m.ShutdownTimeout = 5 * time.Second
+	// Without the streams ended first, Close runs out of time waiting.
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close with an event stream open: %v", err)
+	}
+}

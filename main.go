@@ -425,6 +425,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for requests to end; the event streams end only when
+	// told.
+	m.http.RegisterOnShutdown(m.server.StopStreams)
 	m.purgeStop = make(chan struct{})
 	m.purgeDone = make(chan struct{})
 	go m.purgeTrash(m.db) // ends when Close closes purgeStop

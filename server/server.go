@@ -215,6 +215,7 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	stopOnce  sync.Once
 }
 
 // New returns a Server over its collaborators, which the caller has
@@ -254,6 +255,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // /healthz, /metrics and the browser app.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// StopStreams ends the event streams (GET /api/events): they are HTTP
+// requests that never finish by themselves, so a graceful HTTP shutdown,
+// which waits for requests, must end them first (main registers it with
+// http.Server.RegisterOnShutdown). Close calls it too.
+func (s *Server) StopStreams() {
+	s.stopOnce.Do(func() { close(s.stopStreams) })
+}
+
 // Close shuts the server down, in this order:
 //  1. refuse new WebSocket upgrades;
 //  2. Sessions.Shutdown: every hub commits what it holds, saves a snapshot
@@ -275,7 +284,7 @@ func (s *Server) close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	close(s.stopStreams)
+	s.StopStreams()
 	s.streams.Wait() // each ends at its next poll
 
 	var errs []error
