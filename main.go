@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"os"
@@ -107,6 +108,11 @@ type Main struct {
 	ShutdownTimeout time.Duration
 	// NoApp serves the API without the browser app.
 	NoApp bool
+	// Durability is what an acknowledged edit survives: "power" (the
+	// default) or "process" (see store.Durability).
+	Durability string
+	// PprofAddr, if set, serves net/http/pprof there (loopback only).
+	PprofAddr string
 
 	logger *slog.Logger
 	lock   *store.Lock
@@ -116,6 +122,8 @@ type Main struct {
 	http   *http.Server
 	mln    net.Listener // metrics
 	mhttp  *http.Server
+	pln    net.Listener // pprof
+	phttp  *http.Server
 	errc   chan error
 
 	purgeStop, purgeDone chan struct{}
@@ -157,6 +165,7 @@ func NewMain() *Main {
 			MaxDocLen:     defaultMaxDocLen,
 		},
 		LogLevel:        "info",
+		Durability:      "power",
 		ShutdownTimeout: 15 * time.Second,
 		errc:            make(chan error, 1),
 	}
@@ -205,6 +214,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long a graceful shutdown may take")
 	fs.BoolVar(&m.NoApp, "no-app", m.NoApp, "serve the API only, without the browser app")
+	fs.StringVar(&m.Durability, "durability", m.Durability, "what an acknowledged edit survives: power (fsync on every commit: a power cut) or process (no fsync per commit: a killed process, not a power cut or a machine crash)")
+	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, for measuring")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: tandem [options]\n\nServes the Tandem collaborative editor. Every option can also be set\nby the environment variable shown; the command line wins.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -360,7 +371,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.db, err = store.Open(ctx, filepath.Join(m.DataDir, "tandem.db"))
+	durability, err := store.ParseDurability(m.Durability)
+	if err != nil {
+		return err
+	}
+	m.db, err = store.OpenWith(ctx, filepath.Join(m.DataDir, "tandem.db"), store.Options{Durability: durability})
 	if err != nil {
 		return err
 	}
@@ -417,6 +432,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}(m.mhttp, m.mln)
 	}
+	if m.PprofAddr != "" {
+		if err := m.servePprof(); err != nil {
+			return err
+		}
+	}
 	m.http = &http.Server{
 		Handler: m.server.Handler(),
 		// The server's own deadlines (-read-timeout, -write-timeout) bound
@@ -444,6 +464,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if !m.loopback() && !m.Config.CreateClosed && m.TLSCert == "" && !strings.HasPrefix(m.Config.PublicURL, "https://") {
 		m.logger.Warn("listening beyond this machine in open mode without TLS: anyone who reaches it can create documents, and links travel in clear; see docs/deploy.md")
 	}
+	return nil
+}
+
+// servePprof serves net/http/pprof on PprofAddr. Profiles show the
+// server's internals, so only a loopback address is accepted.
+func (m *Main) servePprof() error {
+	host, _, err := net.SplitHostPort(m.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("-pprof-addr %q: %w", m.PprofAddr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-pprof-addr %q: the profiler is served on loopback addresses only", m.PprofAddr)
+	}
+	m.pln, err = net.Listen("tcp", m.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.PprofAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.phttp = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func(srv *http.Server, ln net.Listener) { // ends when Close shuts it down
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.errc <- err
+		}
+	}(m.phttp, m.pln)
+	m.logger.Info("profiler serving", "addr", m.pln.Addr().String())
 	return nil
 }
 
@@ -518,6 +568,11 @@ func (m *Main) Close() error {
 		if err := m.mhttp.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop serving metrics: %w", err))
 		}
+	}
+	if m.phttp != nil {
+		m.phttp.Close() // a profile being taken is cut short
+	} else if m.pln != nil {
+		m.pln.Close()
 	}
 	if m.purgeStop != nil {
 		close(m.purgeStop)

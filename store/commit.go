@@ -244,12 +244,21 @@ func (db *DB) commitBatch(batch []*appendReq) {
 		return
 	}
 	defer tx.Rollback()
-	st, err := prepareAppend(ctx, tx)
-	if err != nil {
-		failAll("prepare", err)
+	st := db.app.in(ctx, tx)
+	// A lone request needs no savepoint: if it fails, the transaction
+	// holds nothing else, and rolling it all back is the same.
+	if live == 1 {
+		for i, r := range batch {
+			if own[i] {
+				continue
+			}
+			if errs[i] = db.appendTx(ctx, st, r); errs[i] != nil {
+				return
+			}
+		}
+		db.commit(tx, failAll)
 		return
 	}
-	defer st.close()
 	for i, r := range batch {
 		if own[i] {
 			continue
@@ -270,8 +279,13 @@ func (db *DB) commitBatch(batch []*appendReq) {
 			return
 		}
 	}
-	if c.beforeCommit != nil {
-		if err := c.beforeCommit(tx); err != nil {
+	db.commit(tx, failAll)
+}
+
+// commit ends a batch's transaction; failAll reports its failure.
+func (db *DB) commit(tx *sql.Tx, failAll func(string, error)) {
+	if db.c.beforeCommit != nil {
+		if err := db.c.beforeCommit(tx); err != nil {
 			failAll("before commit", err)
 			return
 		}
@@ -281,12 +295,27 @@ func (db *DB) commitBatch(batch []*appendReq) {
 	}
 }
 
-// appendStmts are the statements of an append, prepared once per batch.
+// appendStmts are the statements of an append. They are prepared once, on
+// the writer pool (whose single connection every transaction uses), and
+// bound to each batch's transaction with in.
 type appendStmts struct {
 	doc, insert, update, seq *sql.Stmt
 }
 
-func prepareAppend(ctx context.Context, tx *sql.Tx) (*appendStmts, error) {
+// in returns the statements bound to tx. database/sql reuses a statement
+// already prepared on tx's connection, so nothing is prepared again.
+func (st *appendStmts) in(ctx context.Context, tx *sql.Tx) *appendStmts {
+	return &appendStmts{
+		doc:    tx.StmtContext(ctx, st.doc),
+		insert: tx.StmtContext(ctx, st.insert),
+		update: tx.StmtContext(ctx, st.update),
+		seq:    tx.StmtContext(ctx, st.seq),
+	}
+}
+
+func prepareAppend(ctx context.Context, tx interface {
+	PrepareContext(context.Context, string) (*sql.Stmt, error)
+}) (*appendStmts, error) {
 	var st appendStmts
 	var err error
 	if st.doc, err = tx.PrepareContext(ctx, `SELECT rev, size FROM documents WHERE id = ? AND deleted IS NULL`); err != nil {
