@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/tandem-editor/tandem/frontend"
+	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/server"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
@@ -133,6 +134,7 @@ type Main struct {
 const (
 	defaultSnapshotEvery = 1000
 	defaultMaxDocLen     = 10 << 20
+	defaultBatchWait     = time.Millisecond
 )
 
 // NewMain returns a Main with the defaults.
@@ -163,6 +165,7 @@ func NewMain() *Main {
 		Session: session.Config{
 			SnapshotEvery: defaultSnapshotEvery,
 			MaxDocLen:     defaultMaxDocLen,
+			BatchWait:     defaultBatchWait,
 		},
 		LogLevel:        "info",
 		Durability:      "power",
@@ -199,6 +202,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.BoolVar(&c.Legacy, "legacy-protocol", false, "INSECURE, for the shared benchmark harness on loopback: document ids open documents for editing and joins may name their client id")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory (holds tandem.db and tandem.lock; created on first run; one process at a time)")
 	fs.IntVar(&m.Session.SnapshotEvery, "snapshot-every", m.Session.SnapshotEvery, "save a document snapshot every this many operations")
+	fs.DurationVar(&m.Session.BatchWait, "batch-wait", m.Session.BatchWait, "how long a busy document waits for more edits before it commits them together (0: never waits)")
 	fs.IntVar(&m.Session.MaxDocLen, "max-doc", m.Session.MaxDocLen, "longest document, in UTF-16 code units")
 	fs.Int64Var(&c.MaxMessage, "max-message", c.MaxMessage, "longest WebSocket message from a client, in bytes")
 	fs.Float64Var(&c.RateLimit, "rate", c.RateLimit, "messages per second allowed per socket (negative: no limit)")
@@ -379,8 +383,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	reg := metrics.New()
 	sc := m.Session
 	sc.Logger = m.logger
+	sc.Observer = reg
 	sessions := session.NewManager(m.db, sc)
 	cfg := m.Config
 	cfg.Logger = m.logger
@@ -395,7 +401,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if !m.NoApp {
 		cfg.App = frontend.Handler()
 	}
-	m.server, err = server.New(cfg, server.Deps{Docs: m.db, Health: m.db, Sessions: sessions})
+	m.server, err = server.New(cfg, server.Deps{Docs: m.db, Health: m.db, Sessions: sessions, Metrics: reg})
 	if err != nil {
 		return err
 	}

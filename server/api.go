@@ -241,7 +241,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // writes the response, so the status below is final
 		}
 		req, res := c.Request(), c.Response()
-		s.http.count(req.Method, res.Status)
+		s.countRequest(req.Method, res.Status)
 		s.log.Debug("http request", "method", req.Method, "path", req.URL.Path, "status", res.Status,
 			"bytes", res.Size, "duration", time.Since(start), "remote", req.RemoteAddr)
 		return nil

@@ -305,14 +305,19 @@ func TestHealthzMetrics(t *testing.T) {
 		"tandem_connected_peers":                               "1",
 		"tandem_slow_peers_total":                              "0",
 		"tandem_store_errors_total":                            "0",
-		`tandem_http_requests_total{method="POST",code="201"}`: "1",
+		`tandem_http_requests_total{code="201",method="POST"}`: "1",
+		"tandem_op_answer_seconds_count":                       "2",
+		"tandem_fanout_messages_total":                         "4", // snapshot, joined, two acks
 	} {
 		if got[name] != want {
 			t.Errorf("metric %s: got %q, want %q", name, got[name], want)
 		}
 	}
-	if _, ok := got["tandem_commits_total"]; !ok {
-		t.Errorf("metric tandem_commits_total missing")
+	for _, name := range []string{"tandem_commits_total", "tandem_commit_ops_count", "tandem_commit_seconds_count",
+		"tandem_peer_queue_messages_count", "go_goroutines", "process_resident_memory_bytes"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("metric %s missing", name)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
@@ -82,6 +83,10 @@ type Deps struct {
 	Docs     Docs
 	Health   Health
 	Sessions Sessions
+	// Metrics is where the server registers its metrics and what /metrics
+	// serves; nil makes a registry of its own. The session manager's
+	// Observer should be the same value, for its histograms to be served.
+	Metrics *metrics.Metrics
 }
 
 func (d Deps) check() error {

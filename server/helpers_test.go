@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
 	"github.com/tandem-editor/tandem/wire"
@@ -58,7 +59,9 @@ func wireServer(ctx context.Context, dir string, mod func(*testConfig)) (*Server
 			return nil, nil, err
 		}
 	}
-	srv, err := New(tc.Config, Deps{Docs: db, Health: db, Sessions: session.NewManager(db, tc.Session)})
+	reg := metrics.New()
+	tc.Session.Observer = reg
+	srv, err := New(tc.Config, Deps{Docs: db, Health: db, Sessions: session.NewManager(db, tc.Session), Metrics: reg})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

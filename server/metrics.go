@@ -1,85 +1,71 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandem-editor/tandem/metrics"
 )
 
-// httpStats counts HTTP requests by method and status.
-type httpStats struct {
-	mu     sync.Mutex
-	counts map[httpKey]int64
+// instrument registers the server's own metrics with m's registry: the
+// session manager's counts, the sockets, and HTTP requests by method and
+// status.
+func (s *Server) instrument(m *metrics.Metrics) {
+	stats := func(pick func(st statsView) float64) func() float64 {
+		return func() float64 {
+			st, docs, peers := s.sessions.Stats()
+			return pick(statsView{st.OpsApplied, st.Commits, st.Joins, st.SlowPeers, st.StoreErrors, docs, peers})
+		}
+	}
+	counter := func(name, help string, pick func(st statsView) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, stats(pick))
+	}
+	gauge := func(name, help string, pick func(st statsView) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, stats(pick))
+	}
+	s.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tandem_http_requests_total",
+		Help: "HTTP requests by method and status.",
+	}, []string{"method", "code"})
+	m.Registry.MustRegister(
+		counter("tandem_ops_applied_total", "Operations applied and committed.", func(v statsView) float64 { return float64(v.ops) }),
+		counter("tandem_commits_total", "Group commits of operations to the database.", func(v statsView) float64 { return float64(v.commits) }),
+		counter("tandem_joins_total", "Joins accepted by the session manager.", func(v statsView) float64 { return float64(v.joins) }),
+		counter("tandem_slow_peers_total", "Peers closed because their send queue overflowed.", func(v statsView) float64 { return float64(v.slow) }),
+		counter("tandem_store_errors_total", "Database failures seen by document hubs.", func(v statsView) float64 { return float64(v.storeErrors) }),
+		gauge("tandem_open_documents", "Documents with a running hub.", func(v statsView) float64 { return float64(v.docs) }),
+		gauge("tandem_connected_peers", "Joined peers across all documents.", func(v statsView) float64 { return float64(v.peers) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tandem_open_sockets", Help: "Open WebSockets, joined or not."}, func() float64 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return float64(len(s.peers))
+		}),
+		s.httpRequests,
+	)
 }
 
-type httpKey struct {
-	method string
-	status int
+type statsView struct {
+	ops, commits, joins, slow, storeErrors int64
+	docs, peers                            int
 }
 
-func (h *httpStats) count(method string, status int) {
+// countRequest counts an answered HTTP request.
+func (s *Server) countRequest(method string, status int) {
 	switch method { // bound the label values
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
 	default:
 		method = "OTHER"
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.counts == nil {
-		h.counts = make(map[httpKey]int64)
-	}
-	h.counts[httpKey{method, status}]++
+	s.httpRequests.WithLabelValues(method, strconv.Itoa(status)).Inc()
 }
 
-func (h *httpStats) snapshot() map[httpKey]int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make(map[httpKey]int64, len(h.counts))
-	for k, v := range h.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// GET /metrics -> Prometheus text exposition format (version 0.0.4)
+// GET /metrics -> Prometheus text exposition format
 func (s *Server) metrics(c echo.Context) error {
-	st, openDocs, peers := s.sessions.Stats()
-	var b strings.Builder
-	metric := func(name, kind, help string, v int64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)
-	}
-	metric("tandem_ops_applied_total", "counter", "Operations applied and committed.", st.OpsApplied)
-	metric("tandem_commits_total", "counter", "Group commits of operations to the database.", st.Commits)
-	metric("tandem_joins_total", "counter", "Joins accepted by the session manager.", st.Joins)
-	metric("tandem_slow_peers_total", "counter", "Peers closed because their send queue overflowed.", st.SlowPeers)
-	metric("tandem_store_errors_total", "counter", "Database failures seen by document hubs.", st.StoreErrors)
-	metric("tandem_open_documents", "gauge", "Documents with a running hub.", int64(openDocs))
-	metric("tandem_connected_peers", "gauge", "Joined peers across all documents.", int64(peers))
-	s.mu.Lock()
-	sockets := len(s.peers)
-	s.mu.Unlock()
-	metric("tandem_open_sockets", "gauge", "Open WebSockets, joined or not.", int64(sockets))
-
-	counts := s.http.snapshot()
-	keys := make([]httpKey, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].method != keys[j].method {
-			return keys[i].method < keys[j].method
-		}
-		return keys[i].status < keys[j].status
-	})
-	b.WriteString("# HELP tandem_http_requests_total HTTP requests by method and status.\n# TYPE tandem_http_requests_total counter\n")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "tandem_http_requests_total{method=%q,code=\"%d\"} %d\n", k.method, k.status, counts[k])
-	}
-	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", []byte(b.String()))
+	s.metricsHandler.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // MetricsHandler serves /metrics alone, for a separate listen address

@@ -10,6 +10,7 @@ import (
 	"github.com/olahol/melody"
 	"golang.org/x/time/rate"
 
+	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/session"
 )
 
@@ -39,6 +40,7 @@ type peer struct {
 	role   role
 	addr   string // the client address its socket is counted against
 	budget int    // bytes that may wait in queue
+	obs    *metrics.Metrics
 
 	joined          atomic.Bool // a join succeeded (read by the join timer)
 	joinTimer       *time.Timer
@@ -49,9 +51,12 @@ type peer struct {
 	queue    [][]byte        // waiting for the writer, oldest first
 	queued   int             // bytes in queue
 	inflight int             // handed to the writer, not yet written
-	closing  bool            // Close was called: nothing more is accepted
-	closeMsg []byte          // the close frame, until it is handed to the writer
-	gone     bool            // the connection ended
+	// waiting mirrors inflight for the connection's corking (lingerConn),
+	// which reads it inside a write without taking mu.
+	waiting  atomic.Int32
+	closing  bool   // Close was called: nothing more is accepted
+	closeMsg []byte // the close frame, until it is handed to the writer
+	gone     bool   // the connection ended
 
 	// Reader goroutine only (the disconnect handler and the end of
 	// handleWS run on it too).
@@ -61,7 +66,7 @@ type peer struct {
 	clientClosed bool        // the client sent its close frame
 }
 
-var _ session.Peer = (*peer)(nil)
+var _ session.BatchPeer = (*peer)(nil)
 
 // Send queues msg. It never drops a message: it returns false, without
 // queueing, only when the bytes already waiting plus msg exceed the budget
@@ -82,7 +87,37 @@ func (p *peer) Send(msg []byte) bool {
 	p.queue = append(p.queue, msg)
 	p.queued += len(msg)
 	p.pump()
+	p.observe()
 	return true
+}
+
+// observe records how many messages wait for the writer. p.mu must be held.
+func (p *peer) observe() {
+	if p.obs != nil && !p.gone {
+		p.obs.PeerQueued(len(p.queue) + p.inflight)
+	}
+}
+
+// SendBatch queues msgs as Send would each, and hands them to the writer
+// together, so that the connection can write them in one system call.
+func (p *peer) SendBatch(msgs [][]byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing || p.gone {
+		return true
+	}
+	ok := true
+	for _, msg := range msgs {
+		if len(p.queue) > 0 && p.queued+len(msg) > p.budget {
+			ok = false
+			break
+		}
+		p.queue = append(p.queue, msg)
+		p.queued += len(msg)
+	}
+	p.pump()
+	p.observe()
+	return ok
 }
 
 // Close delivers the messages queued so far, then a close frame with code
@@ -111,6 +146,7 @@ func (p *peer) sent() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inflight--
+	p.waiting.Add(-1)
 	p.pump()
 }
 
@@ -130,13 +166,18 @@ func (p *peer) pump() {
 	if p.gone || p.s == nil {
 		return
 	}
-	for p.inflight < maxInflight && len(p.queue) > 0 {
+	// The writer may start on the first message before the others are
+	// handed over: counting them all first lets it see they are coming.
+	n := int32(min(maxInflight-p.inflight, len(p.queue)))
+	p.waiting.Add(n)
+	for ; n > 0; n-- {
 		msg := p.queue[0]
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.queued -= len(msg)
 		if err := p.s.Write(msg); err != nil {
 			// The session closed under us: the disconnect handler follows.
+			p.waiting.Add(-n)
 			p.gone = true
 			p.queue, p.queued, p.closeMsg = nil, 0, nil
 			return

@@ -15,7 +15,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/wire"
 )
 
@@ -197,9 +199,12 @@ type Server struct {
 	sessions Sessions
 	ws       *melody.Melody
 	echo     *echo.Echo
-	http     httpStats
-	public   *url.URL // Config.PublicURL, parsed; nil if none
-	limits   *addrLimits
+	// metricsHandler serves the registry; httpRequests counts requests.
+	metricsReg     *metrics.Metrics
+	metricsHandler http.Handler
+	httpRequests   *prometheus.CounterVec
+	public         *url.URL // Config.PublicURL, parsed; nil if none
+	limits         *addrLimits
 
 	gen         atomic.Uint64  // see changed
 	streams     sync.WaitGroup // event streams still running
@@ -246,6 +251,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		sessions:    deps.Sessions,
 		peers:       make(map[*peer]struct{}),
 	}
+	s.metricsReg = deps.Metrics
+	if s.metricsReg == nil {
+		s.metricsReg = metrics.New()
+	}
+	s.instrument(s.metricsReg)
+	s.metricsHandler = s.metricsReg.Handler()
 	s.ws = s.newMelody()
 	s.echo = s.routes()
 	return s, nil

@@ -102,7 +102,7 @@ func (s *Server) handleWS(c echo.Context) error {
 	if !s.originAllowed(r) {
 		return apiErrorf(codeForbidden, "origin %q is not allowed", r.Header.Get("Origin"))
 	}
-	p := &peer{budget: s.cfg.SendBudget, lim: rate.NewLimiter(rate.Inf, 0), addr: s.clientAddr(r)}
+	p := &peer{budget: s.cfg.SendBudget, obs: s.metricsReg, lim: rate.NewLimiter(rate.Inf, 0), addr: s.clientAddr(r)}
 	if s.cfg.RateLimit > 0 {
 		p.lim = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
 	}

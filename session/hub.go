@@ -26,6 +26,7 @@ const (
 type event struct {
 	kind   eventKind
 	conn   *Conn
+	at     time.Time // evOp: when it arrived
 	join   JoinRequest
 	submit Submit
 	cursor Cursor
@@ -78,6 +79,10 @@ type hub struct {
 	// a reference to the hub, released then).
 	edits    map[EditID]chan EditResult
 	answered int
+	// lastOps is when the last batch holding ops was gathered; gatherT
+	// ends a gathering wait (see gather).
+	lastOps time.Time
+	gatherT *time.Timer
 }
 
 func newHub(m *Manager, doc string) *hub {
@@ -126,15 +131,7 @@ func (h *hub) run() {
 			batch = append(batch, ev)
 		case <-h.tick: // presence relays are due
 		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case ev := <-h.inbox:
-				batch = append(batch, ev)
-			default:
-				break drain
-			}
-		}
+		batch = h.gather(batch)
 		if h.core != nil {
 			h.core.Tick(h.m.cfg.Now())
 		}
@@ -151,6 +148,7 @@ func (h *hub) run() {
 		if !h.advance() {
 			return
 		}
+		h.observeAnswers(batch)
 		for ; h.answered > 0; h.answered-- {
 			h.m.mu.Lock()
 			h.editRefs--
@@ -162,6 +160,84 @@ func (h *hub) run() {
 		if stop {
 			h.stop()
 			return
+		}
+	}
+}
+
+// busyWithin: a document whose last batch of ops started this recently is
+// busy, and its next batch waits Config.BatchWait for company.
+const busyWithin = 20 * time.Millisecond
+
+// gather adds to batch the events already queued and, when the document
+// is busy with ops, those that arrive within Config.BatchWait. Every batch
+// costs one commit (and, with -durability power, one fsync) and one write
+// per peer, whatever its size, so on a busy document a short wait saves
+// more than it costs; a lone typist never waits.
+func (h *hub) gather(batch []event) []event {
+	batch = h.drain(batch)
+	wait := h.m.cfg.BatchWait
+	if wait <= 0 || !hasOp(batch) {
+		return batch
+	}
+	now := h.m.cfg.Now()
+	busy := now.Sub(h.lastOps) < busyWithin
+	h.lastOps = now
+	if !busy {
+		return batch
+	}
+	if h.gatherT == nil {
+		h.gatherT = time.NewTimer(wait)
+	} else {
+		h.gatherT.Reset(wait)
+	}
+	defer h.gatherT.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case ev := <-h.inbox:
+			batch = append(batch, ev)
+			if ev.kind != evOp && ev.kind != evCursor {
+				// A join, leave or edit goes through at once.
+				return h.drain(batch)
+			}
+		case <-h.gatherT.C:
+			return h.drain(batch)
+		}
+	}
+	return batch
+}
+
+// drain adds the events already queued to batch, up to maxBatch.
+func (h *hub) drain(batch []event) []event {
+	for len(batch) < maxBatch {
+		select {
+		case ev := <-h.inbox:
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func hasOp(batch []event) bool {
+	for _, ev := range batch {
+		if ev.kind == evOp {
+			return true
+		}
+	}
+	return false
+}
+
+// observeAnswers reports how long the batch's ops waited for their
+// answers, which the batch's Readies have just handed over.
+func (h *hub) observeAnswers(batch []event) {
+	var now time.Time
+	for _, ev := range batch {
+		if ev.kind == evOp {
+			if now.IsZero() {
+				now = h.m.cfg.Now()
+			}
+			h.m.cfg.Observer.Answered(now.Sub(ev.at))
 		}
 	}
 }
@@ -277,8 +353,10 @@ func (h *hub) advance() bool {
 		rd := h.core.Ready()
 		if len(rd.Entries) > 0 {
 			ctx, cancel := h.storeCtx()
+			start := h.m.cfg.Now()
 			err := h.m.store.Append(ctx, h.doc, rd.Entries)
 			cancel()
+			h.m.cfg.Observer.Committed(len(rd.Entries), h.m.cfg.Now().Sub(start))
 			if err != nil {
 				h.storeFailed(err)
 				return false
@@ -307,19 +385,26 @@ func (h *hub) advance() bool {
 // deliver sends the Ready's messages in order, then applies its closes. A
 // peer over its send budget is closed as too slow (never silently
 // skipped) and the Core is told it left.
+//
+// A peer's messages of one Ready are handed over together (BatchPeer),
+// so that its connection can write them in one system call.
 func (h *hub) deliver(rd Ready) {
-	for _, msg := range rd.Messages {
+	if len(rd.Messages) > 0 {
+		n, size := 0, 0
+		for _, msg := range rd.Messages {
+			n += len(msg.To)
+			size += len(msg.To) * len(msg.Data)
+		}
+		h.m.cfg.Observer.Fanout(n, size)
+	}
+	if len(rd.Messages) == 1 {
+		msg := rd.Messages[0]
 		for _, id := range msg.To {
-			c := h.conns[id]
-			if c == nil {
-				continue
-			}
-			if !c.peer.Send(msg.Data) {
-				h.m.slowPeers.Add(1)
-				c.peer.Close(wire.CloseTooSlow, "too slow: reconnect and catch up")
-				delete(h.conns, id)
-				h.core.Leave(id)
-			}
+			h.sendTo(id, msg.Data)
+		}
+	} else if len(rd.Messages) > 1 {
+		for _, out := range groupByPeer(rd.Messages) {
+			h.sendTo(out.id, out.msgs...)
 		}
 	}
 	for _, cl := range rd.Closes {
@@ -327,6 +412,57 @@ func (h *hub) deliver(rd Ready) {
 			c.peer.Close(cl.Code, cl.Reason)
 			delete(h.conns, cl.Peer)
 		}
+	}
+}
+
+// peerMsgs is one peer's share of a Ready's messages, in order.
+type peerMsgs struct {
+	id   PeerID
+	msgs [][]byte
+}
+
+// groupByPeer splits messages per recipient, keeping each peer's order
+// and the order in which peers first appear.
+func groupByPeer(messages []Message) []peerMsgs {
+	var out []peerMsgs
+	at := make(map[PeerID]int)
+	for _, msg := range messages {
+		for _, id := range msg.To {
+			i, ok := at[id]
+			if !ok {
+				i = len(out)
+				at[id] = i
+				out = append(out, peerMsgs{id: id})
+			}
+			out[i].msgs = append(out[i].msgs, msg.Data)
+		}
+	}
+	return out
+}
+
+// sendTo hands msgs to a peer, closing it as too slow if they do not fit
+// its budget.
+func (h *hub) sendTo(id PeerID, msgs ...[]byte) {
+	c := h.conns[id]
+	if c == nil {
+		return
+	}
+	var ok bool
+	if bp, isBatch := c.peer.(BatchPeer); isBatch && len(msgs) > 1 {
+		ok = bp.SendBatch(msgs)
+	} else {
+		ok = true
+		for _, m := range msgs {
+			if ok = c.peer.Send(m); !ok {
+				break
+			}
+		}
+	}
+	if !ok {
+		h.m.slowPeers.Add(1)
+		c.peer.Close(wire.CloseTooSlow, "too slow: reconnect and catch up")
+		delete(h.conns, id)
+		h.core.Leave(id)
 	}
 }
 

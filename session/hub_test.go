@@ -464,3 +464,53 @@ func joinPeer(t *testing.T, m *Manager, client string) (*fakePeer, *Conn) {
 	p.take()
 	return p, c
 }
+
+func TestBusyDocumentWaitsForCompany(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore("d")
+		m := NewManager(st, Config{BatchWait: time.Millisecond})
+		defer m.Shutdown(context.Background())
+		a, ca := joinPeer(t, m, "a")
+		b, cb := joinPeer(t, m, "b")
+
+		// The first op of a quiet document is committed at once.
+		ca.Op(opMsg(t, 0, 1, `["a"]`))
+		synctest.Wait()
+		if st.appends != 1 {
+			t.Fatalf("%d commits after a lone op, want 1 (no wait)", st.appends)
+		}
+		// The document is now busy: the next op waits up to BatchWait,
+		// and one arriving meanwhile shares its commit.
+		ca.Op(opMsg(t, 1, 2, `[1,"b"]`))
+		synctest.Wait()
+		if st.appends != 1 {
+			t.Fatalf("%d commits before the wait ended, want 1", st.appends)
+		}
+		if n := len(only(a.take(), "ack")); n != 1 {
+			t.Fatalf("%d acks before the wait ended, want 1 (the first op's)", n)
+		}
+		cb.Op(opMsg(t, 1, 1, `[1,"c"]`))
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if st.appends != 2 || len(st.entries("d")) != 3 {
+			t.Fatalf("%d commits holding %d entries, want 2 holding 3", st.appends, len(st.entries("d")))
+		}
+		if n := len(only(a.take(), "ack")); n != 1 {
+			t.Fatalf("a got %d acks after the wait, want 1", n)
+		}
+		if n := len(only(b.take(), "ack")); n != 1 {
+			t.Fatalf("b got %d acks after the wait, want 1", n)
+		}
+		// A join is not kept waiting by a busy document.
+		ca.Op(opMsg(t, 3, 3, `[3,"d"]`))
+		synctest.Wait()
+		c := &fakePeer{}
+		if _, err := m.Join("d", c, joinMsg("c", nil), Rights{Edit: true}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := types(c.take()); len(got) == 0 || got[len(got)-1] != "joined" {
+			t.Fatalf("joiner got %v before any time passed, want its joined", got)
+		}
+	})
+}

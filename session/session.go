@@ -25,6 +25,32 @@ type Peer interface {
 	Close(code int, reason string)
 }
 
+// BatchPeer is a Peer that can take several messages at once, in order: as
+// if by Send for each, except that the messages before a refused one are
+// queued, and all of them are handed to its connection together (which may
+// then write them in one system call). It returns false as Send does.
+type BatchPeer interface {
+	Peer
+	SendBatch(msgs [][]byte) bool
+}
+
+// Observer is told what the hubs do, for metrics. Its methods are called
+// on the hubs' goroutines and must be cheap and safe for concurrent use.
+type Observer interface {
+	// Committed: a batch of ops was persisted in d.
+	Committed(ops int, d time.Duration)
+	// Answered: an op was acknowledged or refused d after it arrived.
+	Answered(d time.Duration)
+	// Fanout: messages of that many bytes in all were handed to peers.
+	Fanout(messages, bytes int)
+}
+
+type noObserver struct{}
+
+func (noObserver) Committed(int, time.Duration) {}
+func (noObserver) Answered(time.Duration)       {}
+func (noObserver) Fanout(int, int)              {}
+
 // Store is what a hub needs from durable storage. Package store implements
 // it on SQLite; tests use an in-memory fake. Every method is safe for
 // concurrent use. Errors wrap oplog.ErrNotFound or oplog.ErrConflict where
@@ -78,8 +104,14 @@ type Config struct {
 	// store for a client joining from before the window (defaults 1000 ops
 	// and 4 MiB); a document reads one page at a time.
 	CatchUpOps, CatchUpBytes int
+	// BatchWait is how long a busy document's hub waits for more ops
+	// before it commits a batch (default 0: none; tandem sets 1 ms). See
+	// hub.gather.
+	BatchWait time.Duration
 	// StoreTimeout bounds each store call of a hub (default 10 s).
 	StoreTimeout time.Duration
+	// Observer is told what the hubs do (default: nobody).
+	Observer Observer
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests may replace it.
@@ -113,6 +145,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = 10 * time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -393,7 +428,9 @@ func (c *Conn) Name() string  { return c.name }
 func (c *Conn) Color() string { return c.color }
 
 // Op submits an op message.
-func (c *Conn) Op(s Submit) { c.hub.send(event{kind: evOp, conn: c, submit: s}) }
+func (c *Conn) Op(s Submit) {
+	c.hub.send(event{kind: evOp, conn: c, submit: s, at: c.hub.m.cfg.Now()})
+}
 
 // Presence submits a presence message.
 func (c *Conn) Presence(cur Cursor) { c.hub.send(event{kind: evCursor, conn: c, cursor: cur}) }
