@@ -117,19 +117,24 @@ func BenchmarkStringTrace(b *testing.B) {
 	}
 }
 
-// benchKeystrokes runs replay b.N times and reports time, allocations and
-// bytes per keystroke.
+// benchKeystrokes runs replay b.N times and reports per keystroke: wall
+// time, process CPU time (the garbage collector's included; what to compare
+// on a loaded machine), allocations and bytes.
 func benchKeystrokes(b *testing.B, keystrokes int, replay func()) {
 	var before, after runtime.MemStats
+	runtime.GC() // the loaded trace's garbage is not the replay's
 	runtime.ReadMemStats(&before)
+	cpu := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		replay()
 	}
 	b.StopTimer()
+	cpu = processCPU() - cpu
 	runtime.ReadMemStats(&after)
 	k := float64(b.N * keystrokes)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/k, "ns/keystroke")
+	b.ReportMetric(float64(cpu.Nanoseconds())/k, "cpu-ns/keystroke")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/k, "allocs/keystroke")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/k, "B/keystroke")
 	b.ReportMetric(float64(keystrokes), "keystrokes")

@@ -1,7 +1,8 @@
 // Replays the editing traces in this folder with ot.js (TextOperation.apply
 // on a plain string), one op per patch, building each op from the patch as it
-// goes: the same work as BenchmarkDocTrace in ot/trace_test.go. Prints ns per
-// keystroke. Positions in the traces are code points; none of these traces
+// goes: the same work as BenchmarkDocTrace in ot/trace_test.go. Prints wall
+// and process CPU time (all threads, the garbage collector's included) per
+// keystroke; on a shared machine compare the CPU figures. Positions in the traces are code points; none of these traces
 // holds a character outside the BMP, so they are also UTF-16 units (checked).
 //
 //   npm ci && node bench-otjs.js [runs] [trace ...]
@@ -36,19 +37,24 @@ function replay(t) {
 }
 
 console.log(`node ${process.version}, ot.js ${require('ot/package.json').version}, best and median of ${runs} runs after one warm-up`);
-console.log('trace'.padEnd(22), 'keystrokes'.padStart(10), 'final len'.padStart(10), 'best ns/ks'.padStart(11), 'median ns/ks'.padStart(13));
+console.log('trace'.padEnd(22), 'keystrokes'.padStart(10), 'final len'.padStart(10), 'best ns/ks'.padStart(11),
+  'median ns/ks'.padStart(13), 'median cpu-ns/ks'.padStart(17));
 for (const name of names) {
   const t = load(name);
   if (replay(t) !== t.end) throw new Error(name + ': final text differs from endContent');
   const ns = [];
+  const cpu = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const text = replay(t);
     const dt = Number(process.hrtime.bigint() - t0);
+    const c = process.cpuUsage(c0);
     if (text.length !== t.end.length) throw new Error(name + ': wrong final length');
     ns.push(dt / t.patches.length);
+    cpu.push(((c.user + c.system) * 1000) / t.patches.length);
   }
-  ns.sort((a, b) => a - b);
+  const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
   console.log(name.padEnd(22), String(t.patches.length).padStart(10), String(t.end.length).padStart(10),
-    ns[0].toFixed(0).padStart(11), ns[Math.floor(ns.length / 2)].toFixed(0).padStart(13));
+    Math.min(...ns).toFixed(0).padStart(11), median(ns).toFixed(0).padStart(13), median(cpu).toFixed(0).padStart(17));
 }
