@@ -3,6 +3,7 @@ package ot
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -13,8 +14,11 @@ import (
 // Go strings (inserts, String, Slice, storage), so nothing is converted and
 // String is one copy. A chunk whose byte length equals its unit length is
 // pure ASCII and maps offsets directly; any other chunk is scanned, at most
-// maxChunk bytes, eight ASCII bytes at a time. A chunk never holds part of a
-// character, so no chunk boundary falls inside a surrogate pair.
+// maxChunk bytes, eight bytes at a time where it can. A chunk records
+// whether it may hold a four-byte (astral) character: if not, its offsets
+// need no surrogate-pair checks and a scan counts character starts. A chunk
+// never holds part of a character, so no chunk boundary falls inside a
+// surrogate pair.
 //
 // Edits in place. Real editing is keystrokes: an op that inserts and/or
 // deletes a little inside one chunk. Such an edit moves the chunk's tail
@@ -47,6 +51,7 @@ const (
 type chunk struct {
 	b      []byte // valid UTF-8, never empty; spare capacity is room to type
 	n      int    // UTF-16 length of b
+	astral bool   // b may hold a four-byte character; if false it holds none
 	shared bool   // b may be referenced by another Doc (see Clone): read only
 }
 
@@ -54,15 +59,48 @@ type chunk struct {
 // If u falls between the halves of a surrogate pair, it returns the offset
 // of that character and inPair = true.
 func (c *chunk) byteAt(u int) (b int, inPair bool) {
-	if len(c.b) == c.n { // pure ASCII
-		return u, false
-	}
-	return advance(c.b, 0, 0, u)
+	return c.seek(0, 0, u)
 }
 
-// advance returns the byte offset of UTF-16 offset u in b, scanning from
-// byte i, which is at offset k <= u; inPair as for byteAt.
-func advance(b []byte, i, k, u int) (int, bool) {
+// seek is byteAt scanning from byte i, which is at offset k <= u.
+func (c *chunk) seek(i, k, u int) (int, bool) {
+	switch {
+	case len(c.b) == c.n: // pure ASCII
+		return u, false
+	case !c.astral: // one unit per character
+		return seekBMP(c.b, i, k, u), false
+	}
+	return seekAstral(c.b, i, k, u)
+}
+
+// seekBMP returns the byte offset of the u-th character start in b (len(b)
+// if there are u), counting from byte i, a character start numbered k <= u.
+// b holds no four-byte character, so characters are UTF-16 units.
+func seekBMP(b []byte, i, k, u int) int {
+	for len(b)-i >= 8 {
+		// The starts in eight bytes are those not of the form 10xxxxxx.
+		w := binary.LittleEndian.Uint64(b[i:])
+		starts := 8 - bits.OnesCount64(w&^(w<<1)&0x8080808080808080)
+		if k+starts > u {
+			break
+		}
+		i += 8
+		k += starts
+	}
+	for ; i < len(b); i++ {
+		if b[i]&0xC0 != 0x80 {
+			if k == u {
+				return i
+			}
+			k++
+		}
+	}
+	return len(b)
+}
+
+// seekAstral is seek for a chunk that may hold astral characters; inPair as
+// for byteAt.
+func seekAstral(b []byte, i, k, u int) (int, bool) {
 	for i < len(b) && k < u {
 		// Real text is mostly ASCII even in a chunk that is not: skip it
 		// eight bytes at a time.
@@ -94,18 +132,29 @@ func advance(b []byte, i, k, u int) (int, bool) {
 	return i, false
 }
 
-// units returns the UTF-16 length of b, which must be valid UTF-8.
-func units(b []byte) int {
-	n := 0
+// measure returns the UTF-16 length of b, which must be valid UTF-8, and
+// whether it holds a four-byte (astral) character.
+func measure(b []byte) (n int, astral bool) {
 	for _, x := range b {
 		if x&0xC0 != 0x80 {
 			n++
 		}
 		if x >= 0xF0 {
 			n++ // a four-byte sequence is an astral rune: two units
+			astral = true
 		}
 	}
-	return n
+	return n, astral
+}
+
+// hasAstral reports whether s holds a four-byte character.
+func hasAstral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xF0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Doc is a mutable text indexed by UTF-16 code units, kept as a list of
@@ -213,6 +262,9 @@ func (d *Doc) InPair(pos int) bool {
 		return false
 	}
 	ci, start := d.find(pos)
+	if !d.chunks[ci].astral {
+		return false
+	}
 	_, in := d.chunks[ci].byteAt(pos - start)
 	return in
 }
@@ -351,11 +403,8 @@ func (d *Doc) editInPlace(mid Op, lead, end int) bool {
 	if c.shared || end > start+c.n {
 		return false
 	}
-	b0, b1 := lead-start, end-start
-	if len(c.b) != c.n {
-		b0, _ = advance(c.b, 0, 0, lead-start)
-		b1, _ = advance(c.b, b0, lead-start, end-start)
-	}
+	b0, _ := c.seek(0, 0, lead-start)
+	b1, _ := c.seek(b0, lead-start, end-start)
 	old := len(c.b)
 	size := old - (b1 - b0) + len(ins)
 	maxBytes, minBytes := d.limits()
@@ -375,6 +424,7 @@ func (d *Doc) editInPlace(mid Op, lead, end int) bool {
 	c.b = c.b[:size]
 	delta := Len(ins) - (end - lead)
 	c.n += delta
+	c.astral = c.astral || hasAstral(ins)
 	d.n += delta
 	d.bytes += size - old
 	return true
@@ -409,7 +459,7 @@ func (d *Doc) check(op Op) error {
 				start += d.chunks[ci].n
 				ci++
 			}
-			if ci < len(d.chunks) && p > start && p < start+d.chunks[ci].n {
+			if ci < len(d.chunks) && p > start && p < start+d.chunks[ci].n && d.chunks[ci].astral {
 				if _, in := d.chunks[ci].byteAt(p - start); in {
 					return fmt.Errorf("component %d: offset %d falls inside a surrogate pair: %w", i, p, ErrSurrogateSplit)
 				}
@@ -581,15 +631,12 @@ func (e *emitter) flush() {
 			w += c
 			from += c
 		}
-		n := e.pendN
-		if i < k {
-			n = len(b)
-			if !e.ascii {
-				n = units(b)
-			}
-			e.pendN -= n
+		n, astral := len(b), false
+		if !e.ascii {
+			n, astral = measure(b)
 		}
-		e.out = append(e.out, chunk{b: b, n: n})
+		e.pendN -= n
+		e.out = append(e.out, chunk{b: b, n: n, astral: astral})
 	}
 	clear(e.pend)
 	e.pend, e.pendB, e.pendN, e.ascii = e.pend[:0], 0, 0, true

@@ -51,6 +51,8 @@ func (d *Doc) checkChunks(deep bool) error {
 			return fmt.Errorf("chunk %d of %d is empty", i, len(d.chunks))
 		case deep && !utf8.Valid(c.b):
 			return fmt.Errorf("chunk %d of %d is not valid UTF-8", i, len(d.chunks))
+		case deep && !c.astral && strings.ContainsFunc(string(c.b), func(r rune) bool { return r > 0xFFFF }):
+			return fmt.Errorf("chunk %d of %d holds an astral character but is not marked as possibly holding one", i, len(d.chunks))
 		case deep && c.n != Len(string(c.b)):
 			return fmt.Errorf("chunk %d of %d caches length %d, holds %d", i, len(d.chunks), c.n, Len(string(c.b)))
 		case len(c.b) > maxBytes:
