@@ -615,7 +615,7 @@ func FuzzDocApply(f *testing.F) {
 // original, so an edit in place on a shared chunk would show up in the
 // other.
 func TestDocKeystrokesWithClones(t *testing.T) {
-	steps := 4000
+	steps := 2500
 	if testing.Short() {
 		steps = 1000
 	}

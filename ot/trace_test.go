@@ -93,6 +93,24 @@ func BenchmarkDocTrace(b *testing.B) {
 	}
 }
 
+// BenchmarkDocTraceFreshOps is BenchmarkDocTrace on the largest trace with
+// a newly allocated op per keystroke, as ot.js builds one (and as a server
+// decodes one), rather than one reused buffer.
+func BenchmarkDocTraceFreshOps(b *testing.B) {
+	tr := loadTrace(b, "automerge-paper")
+	benchKeystrokes(b, len(tr.Patches), func() {
+		d := ot.NewDoc(tr.Start)
+		for _, p := range tr.Patches {
+			if err := d.Apply(p.Op(nil, d.Len())); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if d.Len() != ot.Len(tr.End) {
+			b.Fatalf("final length %d, want %d", d.Len(), ot.Len(tr.End))
+		}
+	})
+}
+
 // BenchmarkStringTrace is the same replay with the package-level Apply on a
 // plain string (what ot.js does), for comparison.
 func BenchmarkStringTrace(b *testing.B) {
