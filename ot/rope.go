@@ -519,7 +519,6 @@ type emitter struct {
 	max, min int
 	pend     []piece // pending text, in order; every piece valid UTF-8
 	pendB    int     // bytes in pend
-	pendN    int     // UTF-16 units in pend
 	ascii    bool    // pend is pure ASCII: lengths need no counting
 	out      []chunk
 }
@@ -569,7 +568,6 @@ func (e *emitter) bytes(b []byte, n int) {
 func (e *emitter) add(p piece, size, n int) {
 	e.pend = append(e.pend, p)
 	e.pendB += size
-	e.pendN += n
 	e.ascii = e.ascii && n == size
 }
 
@@ -620,7 +618,7 @@ func (e *emitter) flush() {
 				to--
 			}
 		}
-		b := make([]byte, to-from, min(e.max, 2*(to-from)))
+		b := make([]byte, to-from, max(to-from, min(e.max, 2*(to-from))))
 		for w := 0; from < to; {
 			for pstart+e.pend[pi].len() <= from {
 				pstart += e.pend[pi].len()
@@ -635,11 +633,10 @@ func (e *emitter) flush() {
 		if !e.ascii {
 			n, astral = measure(b)
 		}
-		e.pendN -= n
 		e.out = append(e.out, chunk{b: b, n: n, astral: astral})
 	}
 	clear(e.pend)
-	e.pend, e.pendB, e.pendN, e.ascii = e.pend[:0], 0, 0, true
+	e.pend, e.pendB, e.ascii = e.pend[:0], 0, true
 }
 
 // finish flushes the pending text for a window that replaces chunks
