@@ -103,9 +103,13 @@ type Machine struct {
 	client, secret string
 	name, color    string
 
-	// text is the local text: the server's text at rev, then the op in
+	// doc is the local text: the server's text at rev, then the op in
 	// flight, then the buffer. Both ops are kept based on rev, as in ot.js.
+	// A rope, so that a keystroke costs about the same on any length of
+	// text; text caches doc.String() for Text until the next change.
+	doc    *ot.Doc
 	text   string
+	textOK bool
 	rev    int
 	hasDoc bool // a snapshot arrived: a rejoin asks for catch-up from rev
 	seq    int  // highest seq given to an op
@@ -145,7 +149,7 @@ const (
 // joins. secret is the client's secret ([A-Za-z0-9_-]{22,64}), or "" for
 // one issued by the server on the first join.
 func NewMachine(secret, name, color string) *Machine {
-	return &Machine{secret: secret, name: name, color: color, sel: []ot.Range{}, peers: make(map[string]*Peer)}
+	return &Machine{secret: secret, name: name, color: color, doc: ot.NewDoc(""), textOK: true, sel: []ot.Range{}, peers: make(map[string]*Peer)}
 }
 
 // Client returns the client's public id, as the server gave it in the
@@ -156,8 +160,21 @@ func (m *Machine) Client() string { return m.client }
 // issued one).
 func (m *Machine) Secret() string { return m.secret }
 
-// Text returns the local text.
-func (m *Machine) Text() string { return m.text }
+// Text returns the local text. It is built from the rope the first time it
+// is asked for after a change, so it costs a copy of the text then; Len does
+// not.
+func (m *Machine) Text() string {
+	if !m.textOK {
+		m.text, m.textOK = m.doc.String(), true
+	}
+	return m.text
+}
+
+// Len returns the length of the local text in UTF-16 code units.
+func (m *Machine) Len() int { return m.doc.Len() }
+
+// changed drops the cached text after an edit of doc.
+func (m *Machine) changed() { m.text, m.textOK = "", false }
 
 // Rev returns the server revision the local text is based on: the last
 // revision received.
@@ -282,13 +299,22 @@ func (m *Machine) Edit(op ot.Op) error {
 	if !m.hasDoc {
 		return ErrNoDocument
 	}
-	text, err := ot.Apply(m.text, op)
-	if err != nil {
+	// Everything that can fail comes before the text changes: Doc.Apply
+	// leaves the text as it was on error, and the buffer is composed first.
+	var buffer ot.Op
+	if m.phase == AwaitingWithBuffer && op.BaseLen() == m.doc.Len() {
+		var err error
+		if buffer, err = ot.Compose(m.buffer, op); err != nil {
+			return fmt.Errorf("local edit: compose with the buffer: %w", err)
+		}
+	}
+	if err := m.doc.Apply(op); err != nil {
 		return fmt.Errorf("local edit: %w", err)
 	}
 	if op.IsNoop() {
 		return nil
 	}
+	m.changed()
 	switch m.phase {
 	case Synchronized:
 		m.phase, m.flight, m.flightSeq = AwaitingConfirm, op, 0
@@ -296,13 +322,8 @@ func (m *Machine) Edit(op ot.Op) error {
 	case AwaitingConfirm:
 		m.phase, m.buffer = AwaitingWithBuffer, op
 	case AwaitingWithBuffer:
-		b, err := ot.Compose(m.buffer, op)
-		if err != nil {
-			return fmt.Errorf("local edit: compose with the buffer: %w", err)
-		}
-		m.buffer = b
+		m.buffer = buffer
 	}
-	m.text = text
 	m.sel = ot.TransformSelection(m.sel, op)
 	return nil
 }
@@ -314,7 +335,7 @@ func (m *Machine) SetSelection(sel []ot.Range) error {
 	if len(sel) > wire.MaxRanges {
 		return fmt.Errorf("selection has %d ranges; at most %d", len(sel), wire.MaxRanges)
 	}
-	n := ot.Len(m.text)
+	n := m.doc.Len()
 	for i, r := range sel {
 		if r.Anchor < 0 || r.Head < 0 || r.Anchor > n || r.Head > n {
 			return fmt.Errorf("range %d [%d, %d] is outside the text (length %d)", i, r.Anchor, r.Head, n)
@@ -380,7 +401,7 @@ func (m *Machine) serverLen() int {
 	if m.phase != Synchronized {
 		return m.flight.BaseLen()
 	}
-	return ot.Len(m.text)
+	return m.doc.Len()
 }
 
 func protocolErr(format string, args ...any) error {
@@ -431,9 +452,10 @@ func (m *Machine) snapshot(msg *wire.Message) (Event, error) {
 	}
 	var ev Event
 	ev.LostOp, ev.Lost = m.dropPending()
-	m.text, m.rev, m.hasDoc = *msg.Text, *msg.Rev, true
+	m.doc, m.text, m.textOK = ot.NewDoc(*msg.Text), *msg.Text, true
+	m.rev, m.hasDoc = *msg.Rev, true
 	clear(m.peers)
-	n := ot.Len(m.text)
+	n := m.doc.Len()
 	for i, r := range m.sel {
 		m.sel[i] = ot.Range{Anchor: min(r.Anchor, n), Head: min(r.Head, n)}
 	}
@@ -473,14 +495,16 @@ func (m *Machine) op(msg *wire.Message) (Event, error) {
 			return Event{}, protocolErr("op of revision %d does not fit the buffer: %v", *msg.Rev, err)
 		}
 	}
-	text, err := ot.Apply(m.text, op)
-	if err != nil {
+	if err := m.doc.Apply(op); err != nil { // leaves the text alone on error
 		return Event{}, protocolErr("op of revision %d does not apply: %v", *msg.Rev, err)
+	}
+	if !op.IsNoop() {
+		m.changed()
 	}
 	for _, p := range m.peers {
 		p.Sel = ot.TransformSelection(p.Sel, msg.Op)
 	}
-	m.text, m.rev, m.flight, m.buffer = text, *msg.Rev, flight, buffer
+	m.rev, m.flight, m.buffer = *msg.Rev, flight, buffer
 	m.sel = ot.TransformSelection(m.sel, op)
 	return Event{Remote: true, Op: op}, nil
 }

@@ -320,13 +320,13 @@ func TestProtocolViolationsLeaveTheStateUnchanged(t *testing.T) {
 			n.settle()
 			n.edit(0, ins(2, 2, "c")) // seq 2 in flight at revision 1
 			m := n.clients[0].m
-			before := *m
+			before, beforeText := *m, m.Text() // the text is a rope, shared by the copy: keep it as a string
 			_, err := m.Receive(decode(t, []byte(tc.msg)))
 			if !errors.Is(err, ErrProtocol) {
 				t.Fatalf("receive %s: %v, want ErrProtocol", tc.msg, err)
 			}
-			if m.Text() != before.text || m.Rev() != before.rev || m.Phase() != before.phase || m.flightSeq != before.flightSeq {
-				t.Fatalf("state changed: text %q rev %d phase %v, was %q %d %v", m.Text(), m.Rev(), m.Phase(), before.text, before.rev, before.phase)
+			if m.Text() != beforeText || m.Rev() != before.rev || m.Phase() != before.phase || m.flightSeq != before.flightSeq {
+				t.Fatalf("state changed: text %q rev %d phase %v, was %q %d %v", m.Text(), m.Rev(), m.Phase(), beforeText, before.rev, before.phase)
 			}
 		})
 	}
@@ -446,5 +446,32 @@ func TestPhaseString(t *testing.T) {
 	want := []string{"synchronized", "awaiting confirm", "awaiting with buffer"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("phase names (-want +got):\n%s", diff)
+	}
+}
+
+// TestEditRefusedWithABufferChangesNothing: with an op in flight and a
+// buffer, a refused edit (one cutting a pair the buffer inserted, one not
+// valid Unicode, one of the wrong length) leaves the text, the buffer and
+// the phase as they were; the text is a rope edited in place, so a half-made
+// edit would show.
+func TestEditRefusedWithABufferChangesNothing(t *testing.T) {
+	n := joinedNet(t, "ab", "a")
+	m := n.clients[0].m
+	n.edit(0, ins(1, 2, "x")) // in flight
+	n.edit(0, ins(3, 3, "😀")) // buffered: "axb😀"
+	if m.Phase() != AwaitingWithBuffer {
+		t.Fatalf("phase %v, want awaiting with buffer", m.Phase())
+	}
+	buffer := m.buffer.String()
+	for _, op := range []ot.Op{ins(4, 5, "y"), ins(0, 5, "\xff"), ins(0, 4, "y")} {
+		if err := m.Edit(op); err == nil {
+			t.Errorf("edit %v on %q succeeded, want an error", op, m.Text())
+		}
+		if got, want := m.Text(), "axb😀"; got != want || m.Len() != 5 {
+			t.Fatalf("after refusing %v: text %q (len %d), want %q (len 5)", op, got, m.Len(), want)
+		}
+		if m.buffer.String() != buffer || m.Phase() != AwaitingWithBuffer {
+			t.Fatalf("after refusing %v: buffer %v phase %v, want %v awaiting with buffer", op, m.buffer, m.Phase(), buffer)
+		}
 	}
 }

@@ -185,15 +185,15 @@ func (r *scriptRun) step(cmd, arg string, rule resendRule) error {
 		if err := json.Unmarshal([]byte(arg), &msg); err != nil {
 			return err
 		}
-		before := *m
+		before, beforeText := *m, m.Text() // the copy shares the rope: keep the text as a string
 		ev, err := m.Receive(&msg)
 		if cmd == "refuse" {
 			if !errors.Is(err, ErrProtocol) {
 				return fmt.Errorf("got %v, want a protocol error", err)
 			}
-			if m.text != before.text || m.rev != before.rev || m.phase != before.phase || m.flightSeq != before.flightSeq {
+			if m.Text() != beforeText || m.rev != before.rev || m.phase != before.phase || m.flightSeq != before.flightSeq {
 				return fmt.Errorf("got text %q rev %d %v after the refusal, want it unchanged: %q rev %d %v",
-					m.text, m.rev, m.phase, before.text, before.rev, before.phase)
+					m.Text(), m.rev, m.phase, beforeText, before.rev, before.phase)
 			}
 			return nil
 		}

@@ -1,24 +1,38 @@
 package ot
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// Doc layout. A Doc is a list of immutable UTF-8 chunks, each with its
-// UTF-16 length cached. UTF-8 strings rather than []uint16 because the text
-// arrives and leaves as Go strings (inserts, String, Slice, storage), so
-// nothing is converted and String is one copy. A chunk whose byte length
-// equals its unit length is pure ASCII and maps offsets directly; any other
-// chunk is scanned, at most maxChunk bytes. A chunk never holds part of a
-// character, so no chunk boundary falls inside a surrogate pair.
+// Doc layout. A Doc is a list of UTF-8 chunks, each with its UTF-16 length
+// cached. UTF-8 rather than []uint16 because the text arrives and leaves as
+// Go strings (inserts, String, Slice, storage), so nothing is converted and
+// String is one copy. A chunk whose byte length equals its unit length is
+// pure ASCII and maps offsets directly; any other chunk is scanned, at most
+// maxChunk bytes, eight bytes at a time where it can. A chunk records
+// whether it may hold a four-byte (astral) character: if not, its offsets
+// need no surrogate-pair checks and a scan counts character starts. A chunk
+// never holds part of a character, so no chunk boundary falls inside a
+// surrogate pair.
 //
-// Chunks are never modified once built: an edit builds new chunks for the
-// stretch between its first and last change, copying each byte it keeps
-// once, and splices them into the list. Clone therefore copies only the
-// list and shares every chunk.
+// Edits in place. Real editing is keystrokes: an op that inserts and/or
+// deletes a little inside one chunk. Such an edit moves the chunk's tail
+// within its own buffer, allocated with room to grow, and allocates
+// nothing (rebuilding the chunk instead cost a fresh ~3 KB chunk per
+// keystroke). Any other edit builds new chunks for the stretch between its
+// first and last change, copying each byte it keeps once, and splices them
+// into the list.
+//
+// Sharing. Clone copies only the list, so both Docs then refer to the same
+// buffers; it marks every chunk shared in both, and a shared chunk is never
+// written: the first edit to it on either side takes the rebuilding way,
+// which gives that side its own copy. A chunk not marked shared is
+// referenced by one Doc only, which may write it.
 //
 // Balance: every chunk holds between minChunk and maxChunk bytes, except the
 // only chunk of a short document; new chunks are filled to about 3/4 of
@@ -33,32 +47,78 @@ const (
 	minChunk = 1024
 )
 
-// chunk is an immutable piece of the text.
+// chunk is a piece of the text.
 type chunk struct {
-	s string // valid UTF-8, never empty
-	n int    // UTF-16 length of s
+	b      []byte // valid UTF-8, never empty; spare capacity is room to type
+	n      int    // UTF-16 length of b
+	astral bool   // b may hold a four-byte character; if false it holds none
+	shared bool   // b may be referenced by another Doc (see Clone): read only
 }
 
-// byteAt returns the byte offset of UTF-16 offset u (0 <= u <= c.n) in c.s.
+// byteAt returns the byte offset of UTF-16 offset u (0 <= u <= c.n) in c.b.
 // If u falls between the halves of a surrogate pair, it returns the offset
 // of that character and inPair = true.
-func (c chunk) byteAt(u int) (b int, inPair bool) {
-	if len(c.s) == c.n { // pure ASCII
+func (c *chunk) byteAt(u int) (b int, inPair bool) {
+	return c.seek(0, 0, u)
+}
+
+// seek is byteAt scanning from byte i, which is at offset k <= u.
+func (c *chunk) seek(i, k, u int) (int, bool) {
+	switch {
+	case len(c.b) == c.n: // pure ASCII
 		return u, false
+	case !c.astral: // one unit per character
+		return seekBMP(c.b, i, k, u), false
 	}
-	k := 0
-	for i := 0; i < len(c.s); {
-		if k == u {
-			return i, false
+	return seekAstral(c.b, i, k, u)
+}
+
+// seekBMP returns the byte offset of the u-th character start in b (len(b)
+// if there are u), counting from byte i, a character start numbered k <= u.
+// b holds no four-byte character, so characters are UTF-16 units.
+func seekBMP(b []byte, i, k, u int) int {
+	for len(b)-i >= 8 {
+		// The starts in eight bytes are those not of the form 10xxxxxx.
+		w := binary.LittleEndian.Uint64(b[i:])
+		starts := 8 - bits.OnesCount64(w&^(w<<1)&0x8080808080808080)
+		if k+starts > u {
+			break
 		}
-		switch b := c.s[i]; {
-		case b < 0x80:
+		i += 8
+		k += starts
+	}
+	for ; i < len(b); i++ {
+		if b[i]&0xC0 != 0x80 {
+			if k == u {
+				return i
+			}
+			k++
+		}
+	}
+	return len(b)
+}
+
+// seekAstral is seek for a chunk that may hold astral characters; inPair as
+// for byteAt.
+func seekAstral(b []byte, i, k, u int) (int, bool) {
+	for i < len(b) && k < u {
+		// Real text is mostly ASCII even in a chunk that is not: skip it
+		// eight bytes at a time.
+		for u-k >= 8 && len(b)-i >= 8 && binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 == 0 {
+			i += 8
+			k += 8
+		}
+		if k == u {
+			break
+		}
+		switch x := b[i]; {
+		case x < 0x80:
 			i++
 			k++
-		case b < 0xE0:
+		case x < 0xE0:
 			i += 2
 			k++
-		case b < 0xF0:
+		case x < 0xF0:
 			i += 3
 			k++
 		default:
@@ -69,13 +129,39 @@ func (c chunk) byteAt(u int) (b int, inPair bool) {
 			k += 2
 		}
 	}
-	return len(c.s), false
+	return i, false
+}
+
+// measure returns the UTF-16 length of b, which must be valid UTF-8, and
+// whether it holds a four-byte (astral) character.
+func measure(b []byte) (n int, astral bool) {
+	for _, x := range b {
+		if x&0xC0 != 0x80 {
+			n++
+		}
+		if x >= 0xF0 {
+			n++ // a four-byte sequence is an astral rune: two units
+			astral = true
+		}
+	}
+	return n, astral
+}
+
+// hasAstral reports whether s holds a four-byte character.
+func hasAstral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xF0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Doc is a mutable text indexed by UTF-16 code units, kept as a list of
-// immutable chunks (see the layout note above) so that applying a keystroke
-// to a large document touches one chunk, not the whole text. The zero value
-// is an empty document. A Doc is not safe for concurrent use.
+// chunks (see the layout note above) so that applying a keystroke to a
+// large document touches one chunk, not the whole text, and usually
+// allocates nothing. The zero value is an empty document. A Doc is not safe
+// for concurrent use.
 type Doc struct {
 	chunks []chunk
 	n      int // UTF-16 units
@@ -85,7 +171,7 @@ type Doc struct {
 	maxBytes, minBytes int
 
 	// Scratch space reused by Apply.
-	pend []string
+	pend []piece
 	out  []chunk
 }
 
@@ -125,20 +211,22 @@ func (d *Doc) Len() int { return d.n }
 
 // String returns the whole text.
 func (d *Doc) String() string {
-	if len(d.chunks) == 1 {
-		return d.chunks[0].s
-	}
 	var b strings.Builder
 	b.Grow(d.bytes)
 	for _, c := range d.chunks {
-		b.WriteString(c.s)
+		b.Write(c.b)
 	}
 	return b.String()
 }
 
-// Clone returns an independent copy of d. It copies the chunk list only;
-// the chunks themselves are immutable and shared.
+// Clone returns an independent copy of d. It copies the chunk list only
+// and shares the chunks, which it marks shared in both Docs: whichever
+// edits a shared chunk first copies it. Clone therefore writes to d (the
+// marks) as well as reading it.
 func (d *Doc) Clone() *Doc {
+	for i := range d.chunks {
+		d.chunks[i].shared = true
+	}
 	return &Doc{chunks: slices.Clone(d.chunks), n: d.n, bytes: d.bytes, maxBytes: d.maxBytes, minBytes: d.minBytes}
 }
 
@@ -174,6 +262,9 @@ func (d *Doc) InPair(pos int) bool {
 		return false
 	}
 	ci, start := d.find(pos)
+	if !d.chunks[ci].astral {
+		return false
+	}
 	_, in := d.chunks[ci].byteAt(pos - start)
 	return in
 }
@@ -196,14 +287,14 @@ func (d *Doc) Slice(from, to int) (string, error) {
 	ci, start := d.find(from + 1) // the chunk holding unit from
 	var b strings.Builder
 	for from < to {
-		c := d.chunks[ci]
+		c := &d.chunks[ci]
 		end := min(to, start+c.n)
 		b0, _ := c.byteAt(from - start)
 		b1, _ := c.byteAt(end - start)
 		if end == to && b.Len() == 0 {
-			return c.s[b0:b1], nil // within one chunk: share its bytes
+			return string(c.b[b0:b1]), nil // within one chunk: one copy
 		}
-		b.WriteString(c.s[b0:b1])
+		b.Write(c.b[b0:b1])
 		from, start, ci = end, start+c.n, ci+1
 	}
 	return b.String(), nil
@@ -216,8 +307,9 @@ func (d *Doc) Slice(from, to int) (string, error) {
 // empty component. Apply is atomic: the whole op is checked before anything
 // changes, so on error d is unchanged.
 //
-// Only the chunks between the first and the last edit are rebuilt; chunks
-// retained whole inside that span are reused, not copied.
+// An edit inside one chunk that keeps it within the size bounds is made in
+// place. Otherwise only the chunks between the first and the last edit are
+// rebuilt; chunks retained whole inside that span are reused, not copied.
 func (d *Doc) Apply(op Op) error {
 	if err := d.check(op); err != nil {
 		return err
@@ -240,6 +332,9 @@ func (d *Doc) Apply(op Op) error {
 		l--
 	}
 	end := d.n - trail
+	if d.editInPlace(op[f:l+1], lead, end) {
+		return nil
+	}
 
 	lo, ws := d.find(lead)
 	hi, he := lo, ws // hi: index of the chunk holding end; he: its start
@@ -279,6 +374,62 @@ func (d *Doc) Apply(op Op) error {
 	return nil
 }
 
+// editInPlace makes the edit mid, which replaces the units [lead, end) of
+// the text, inside the chunk holding them if it can: mid must be an insert,
+// a delete, or an insert then a delete (a keystroke, a backspace, typing
+// over a selection), the chunk must not be shared, and its new size must be
+// within the chunk bounds. It reports whether it made the edit. The op has
+// been checked.
+func (d *Doc) editInPlace(mid Op, lead, end int) bool {
+	var ins string
+	switch {
+	case len(mid) == 1 && mid[0].N == 0:
+		ins = mid[0].S
+	case len(mid) == 1 && mid[0].N < 0:
+	case len(mid) == 2 && mid[0].N == 0 && mid[1].N < 0:
+		ins = mid[0].S
+	default:
+		return false
+	}
+	if len(d.chunks) == 0 {
+		return false
+	}
+	ci, start := d.find(lead)
+	if end > start+d.chunks[ci].n && lead == start+d.chunks[ci].n && ci+1 < len(d.chunks) {
+		start += d.chunks[ci].n // a delete just after a chunk boundary
+		ci++
+	}
+	c := &d.chunks[ci]
+	if c.shared || end > start+c.n {
+		return false
+	}
+	b0, _ := c.seek(0, 0, lead-start)
+	b1, _ := c.seek(b0, lead-start, end-start)
+	old := len(c.b)
+	size := old - (b1 - b0) + len(ins)
+	maxBytes, minBytes := d.limits()
+	if size == 0 || size > maxBytes || (size < minBytes && len(d.chunks) > 1) {
+		return false // the chunk must split, merge or go: rebuild
+	}
+	if size > cap(c.b) {
+		// Double, so that typing into a small chunk grows it in a few
+		// steps; size <= maxBytes, so the new buffer holds it.
+		b := make([]byte, old, min(maxBytes, max(size, 2*old)))
+		copy(b, c.b)
+		c.b = b
+	}
+	c.b = c.b[:max(old, size)]
+	copy(c.b[b0+len(ins):], c.b[b1:old]) // a memmove: the ranges may overlap
+	copy(c.b[b0:], ins)
+	c.b = c.b[:size]
+	delta := Len(ins) - (end - lead)
+	c.n += delta
+	c.astral = c.astral || hasAstral(ins)
+	d.n += delta
+	d.bytes += size - old
+	return true
+}
+
 // check validates op against d without changing anything, reporting the
 // first fault in the order the package-level Apply meets them.
 func (d *Doc) check(op Op) error {
@@ -308,7 +459,7 @@ func (d *Doc) check(op Op) error {
 				start += d.chunks[ci].n
 				ci++
 			}
-			if ci < len(d.chunks) && p > start && p < start+d.chunks[ci].n {
+			if ci < len(d.chunks) && p > start && p < start+d.chunks[ci].n && d.chunks[ci].astral {
 				if _, in := d.chunks[ci].byteAt(p - start); in {
 					return fmt.Errorf("component %d: offset %d falls inside a surrogate pair: %w", i, p, ErrSurrogateSplit)
 				}
@@ -327,10 +478,10 @@ func (d *Doc) check(op Op) error {
 // splice replaces d.chunks[lo:hi] with out and updates the byte count.
 func (d *Doc) splice(lo, hi int, out []chunk) {
 	for _, c := range d.chunks[lo:hi] {
-		d.bytes -= len(c.s)
+		d.bytes -= len(c.b)
 	}
 	for _, c := range out {
-		d.bytes += len(c.s)
+		d.bytes += len(c.b)
 	}
 	if len(out) == hi-lo {
 		copy(d.chunks[lo:hi], out) // the usual keystroke: no shifting
@@ -361,32 +512,69 @@ func (d *Doc) release(e *emitter) {
 // emitter turns a stream of text and whole chunks into balanced chunks.
 // Pending text is held as references (pieces of chunks and inserts) and
 // copied once, straight into the chunks it ends up in; a whole chunk of
-// acceptable size passes through without being copied at all.
+// acceptable size passes through without being copied at all. No chunk is
+// written while an emitter runs, so the references stay valid.
 type emitter struct {
 	d        *Doc
 	max, min int
-	pend     []string // pending text, in order; every piece valid UTF-8
-	pendB    int      // bytes in pend
-	pendN    int      // UTF-16 units in pend
-	ascii    bool     // pend is pure ASCII: lengths need no counting
+	pend     []piece // pending text, in order; every piece valid UTF-8
+	pendB    int     // bytes in pend
+	ascii    bool    // pend is pure ASCII: lengths need no counting
 	out      []chunk
+}
+
+// piece is pending text: an insert (s) or part of a chunk (b), never empty.
+type piece struct {
+	s string
+	b []byte
+}
+
+func (p piece) len() int {
+	if p.b != nil {
+		return len(p.b)
+	}
+	return len(p.s)
+}
+
+func (p piece) at(i int) byte {
+	if p.b != nil {
+		return p.b[i]
+	}
+	return p.s[i]
+}
+
+// copyTo copies p's bytes [from, to) to dst and returns the count.
+func (p piece) copyTo(dst []byte, from, to int) int {
+	if p.b != nil {
+		return copy(dst, p.b[from:to])
+	}
+	return copy(dst, p.s[from:to])
 }
 
 // text appends s, of n UTF-16 units, to the output.
 func (e *emitter) text(s string, n int) {
-	if s == "" {
-		return
+	if s != "" {
+		e.add(piece{s: s}, len(s), n)
 	}
-	e.pend = append(e.pend, s)
-	e.pendB += len(s)
-	e.pendN += n
-	e.ascii = e.ascii && n == len(s)
+}
+
+// bytes appends b, part of a chunk, of n UTF-16 units, to the output.
+func (e *emitter) bytes(b []byte, n int) {
+	if len(b) > 0 {
+		e.add(piece{b: b}, len(b), n)
+	}
+}
+
+func (e *emitter) add(p piece, size, n int) {
+	e.pend = append(e.pend, p)
+	e.pendB += size
+	e.ascii = e.ascii && n == size
 }
 
 // chunk appends the whole chunk c to the output.
 func (e *emitter) chunk(c chunk) {
-	if len(c.s) < e.min || (e.pendB > 0 && e.pendB < e.min) {
-		e.text(c.s, c.n) // too small to stand alone, or needed to pad pend
+	if len(c.b) < e.min || (e.pendB > 0 && e.pendB < e.min) {
+		e.bytes(c.b, c.n) // too small to stand alone, or needed to pad pend
 		return
 	}
 	e.flush()
@@ -400,7 +588,9 @@ func (e *emitter) chunk(c chunk) {
 // at most target = 3/4 max bytes, each cut moved back to a character start
 // (at most 3 bytes): a chunk holds at most target+3 <= max bytes and, as
 // the text exceeds (k-1)*target bytes, at least target/2-4 >= min. The
-// quarter left free is room to type before a chunk splits again.
+// quarter left free is room to type before a chunk splits again, and each
+// buffer gets capacity for it (twice its size, at most max) so that the
+// typing is done in place.
 func (e *emitter) flush() {
 	t := e.pendB
 	if t == 0 {
@@ -420,39 +610,33 @@ func (e *emitter) flush() {
 		to := t
 		if i < k {
 			to = i * t / k
-			for cstart+len(e.pend[ci]) <= to {
-				cstart += len(e.pend[ci])
+			for cstart+e.pend[ci].len() <= to {
+				cstart += e.pend[ci].len()
 				ci++
 			}
-			for to > cstart && !utf8.RuneStart(e.pend[ci][to-cstart]) {
+			for to > cstart && !utf8.RuneStart(e.pend[ci].at(to-cstart)) {
 				to--
 			}
 		}
-		var b strings.Builder
-		b.Grow(to - from)
-		for from < to {
-			for pstart+len(e.pend[pi]) <= from {
-				pstart += len(e.pend[pi])
+		b := make([]byte, to-from, max(to-from, min(e.max, 2*(to-from))))
+		for w := 0; from < to; {
+			for pstart+e.pend[pi].len() <= from {
+				pstart += e.pend[pi].len()
 				pi++
 			}
-			p := e.pend[pi][from-pstart:]
-			p = p[:min(len(p), to-from)]
-			b.WriteString(p)
-			from += len(p)
+			p := e.pend[pi]
+			c := p.copyTo(b[w:], from-pstart, min(p.len(), to-pstart))
+			w += c
+			from += c
 		}
-		s := b.String()
-		n := e.pendN
-		if i < k {
-			n = len(s)
-			if !e.ascii {
-				n = Len(s)
-			}
-			e.pendN -= n
+		n, astral := len(b), false
+		if !e.ascii {
+			n, astral = measure(b)
 		}
-		e.out = append(e.out, chunk{s: s, n: n})
+		e.out = append(e.out, chunk{b: b, n: n, astral: astral})
 	}
 	clear(e.pend)
-	e.pend, e.pendB, e.pendN, e.ascii = e.pend[:0], 0, 0, true
+	e.pend, e.pendB, e.ascii = e.pend[:0], 0, true
 }
 
 // finish flushes the pending text for a window that replaces chunks
@@ -468,7 +652,7 @@ func (e *emitter) finish(lo, hi int) (int, int) {
 			e.out = e.out[:len(e.out)-1]
 			e.prepend(last)
 		case hi < len(chunks):
-			e.text(chunks[hi].s, chunks[hi].n)
+			e.bytes(chunks[hi].b, chunks[hi].n)
 			hi++
 		case lo > 0:
 			e.prepend(chunks[lo-1])
@@ -481,9 +665,9 @@ func (e *emitter) finish(lo, hi int) (int, int) {
 
 // prepend puts c's text before the pending text.
 func (e *emitter) prepend(c chunk) {
-	e.text(c.s, c.n)
+	e.bytes(c.b, c.n)
 	copy(e.pend[1:], e.pend[:len(e.pend)-1])
-	e.pend[0] = c.s
+	e.pend[0] = piece{b: c.b}
 }
 
 // rangeEmitter feeds ranges of the Doc's current text, at increasing
@@ -496,21 +680,21 @@ type rangeEmitter struct {
 
 func (r *rangeEmitter) emit(from, to int) {
 	for from < to {
-		c := r.d.chunks[r.ci]
+		c := &r.d.chunks[r.ci]
 		if from >= r.start+c.n {
 			r.start += c.n
 			r.ci++
 			continue
 		}
 		if from == r.start && to >= r.start+c.n {
-			r.e.chunk(c)
+			r.e.chunk(*c)
 			from = r.start + c.n
 			continue
 		}
 		end := min(to, r.start+c.n)
 		b0, _ := c.byteAt(from - r.start)
 		b1, _ := c.byteAt(end - r.start)
-		r.e.text(c.s[b0:b1], end-from)
+		r.e.bytes(c.b[b0:b1], end-from)
 		from = end
 	}
 }

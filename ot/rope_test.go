@@ -47,24 +47,35 @@ func (d *Doc) checkChunks(deep bool) error {
 	n, bytes := 0, 0
 	for i, c := range d.chunks {
 		switch {
-		case c.s == "":
+		case len(c.b) == 0:
 			return fmt.Errorf("chunk %d of %d is empty", i, len(d.chunks))
-		case deep && !utf8.ValidString(c.s):
+		case deep && !utf8.Valid(c.b):
 			return fmt.Errorf("chunk %d of %d is not valid UTF-8", i, len(d.chunks))
-		case deep && c.n != Len(c.s):
-			return fmt.Errorf("chunk %d of %d caches length %d, holds %d", i, len(d.chunks), c.n, Len(c.s))
-		case len(c.s) > maxBytes:
-			return fmt.Errorf("chunk %d of %d has %d bytes, over the maximum %d", i, len(d.chunks), len(c.s), maxBytes)
-		case len(d.chunks) > 1 && len(c.s) < minBytes:
-			return fmt.Errorf("chunk %d of %d has %d bytes, under the minimum %d", i, len(d.chunks), len(c.s), minBytes)
+		case deep && !c.astral && strings.ContainsFunc(string(c.b), func(r rune) bool { return r > 0xFFFF }):
+			return fmt.Errorf("chunk %d of %d holds an astral character but is not marked as possibly holding one", i, len(d.chunks))
+		case deep && c.n != Len(string(c.b)):
+			return fmt.Errorf("chunk %d of %d caches length %d, holds %d", i, len(d.chunks), c.n, Len(string(c.b)))
+		case len(c.b) > maxBytes:
+			return fmt.Errorf("chunk %d of %d has %d bytes, over the maximum %d", i, len(d.chunks), len(c.b), maxBytes)
+		case len(d.chunks) > 1 && len(c.b) < minBytes:
+			return fmt.Errorf("chunk %d of %d has %d bytes, under the minimum %d", i, len(d.chunks), len(c.b), minBytes)
 		}
 		n += c.n
-		bytes += len(c.s)
+		bytes += len(c.b)
 	}
 	if n != d.n || bytes != d.bytes {
 		return fmt.Errorf("cached totals %d units, %d bytes; chunks hold %d, %d", d.n, d.bytes, n, bytes)
 	}
 	return nil
+}
+
+// chunkTexts returns the text of each chunk of d.
+func chunkTexts(d *Doc) []string {
+	var out []string
+	for _, c := range d.chunks {
+		out = append(out, string(c.b))
+	}
+	return out
 }
 
 func ropeClip(s string) string {
@@ -185,13 +196,13 @@ func TestDocApplyRefusals(t *testing.T) {
 					t.Fatalf("test case disagrees with Apply: got %v, want %v", err, tc.want)
 				}
 				d := cfg.make(tc.doc)
-				before := slices.Clone(d.chunks)
+				before := chunkTexts(d)
 				err := d.Apply(tc.op)
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("Apply(%v): got error %v, want %v", tc.op, err, tc.want)
 				}
 				checkRope(t, d, tc.doc)
-				if !slices.Equal(before, d.chunks) {
+				if !slices.Equal(before, chunkTexts(d)) {
 					t.Fatal("a refused op changed the chunk list")
 				}
 			})
@@ -595,4 +606,99 @@ func FuzzDocApply(f *testing.F) {
 		}
 		checkRope(t, d, want)
 	})
+}
+
+// TestDocKeystrokesWithClones types, deletes and overwrites a few units at a
+// time (the edits made in place) on a Doc and on clones of it taken along
+// the way, each edited on its own, and checks every one against a plain
+// UTF-16 reference after every step: a clone shares its chunks with its
+// original, so an edit in place on a shared chunk would show up in the
+// other.
+func TestDocKeystrokesWithClones(t *testing.T) {
+	steps := 2500
+	if testing.Short() {
+		steps = 1000
+	}
+	for _, cfg := range []struct {
+		name               string
+		maxBytes, minBytes int
+	}{{"small", ropeTestMax, ropeTestMin}, {"default", maxChunk, minChunk}} {
+		t.Run(cfg.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 0x6b657973))
+			type replica struct {
+				d     *Doc
+				units []uint16 // the reference text
+			}
+			start := ropeText(r, 3000)
+			reps := []*replica{{newDoc(start, cfg.maxBytes, cfg.minBytes), ropeUnits(nil, start)}}
+			for step := range steps {
+				if r.IntN(200) == 0 && len(reps) < 6 {
+					src := reps[r.IntN(len(reps))]
+					reps = append(reps, &replica{src.d.Clone(), slices.Clone(src.units)})
+				}
+				x := reps[r.IntN(len(reps))]
+				n := len(x.units)
+				pos := r.IntN(n + 1)
+				if pos > 0 && pos < n && utf16.IsSurrogate(rune(x.units[pos-1])) && x.units[pos-1] < 0xDC00 {
+					pos-- // not inside a pair
+				}
+				del := 0
+				if r.IntN(3) == 0 {
+					del = min(1+r.IntN(3), n-pos)
+					if e := pos + del; e < n && x.units[e-1] >= 0xD800 && x.units[e-1] < 0xDC00 {
+						del++
+					}
+				}
+				ins := ""
+				if del == 0 || r.IntN(2) == 0 {
+					ins = ropePieces[r.IntN(len(ropePieces))]
+				}
+				var op Op
+				op.Retain(pos).Insert(ins).Delete(del).Retain(n - pos - del)
+				if err := x.d.Apply(op); err != nil {
+					t.Fatalf("step %d: Apply(%v): %v", step, op, err)
+				}
+				x.units = slices.Concat(x.units[:pos:pos], ropeUnits(nil, ins), x.units[pos+del:])
+				for i, y := range reps {
+					want := string(utf16.Decode(y.units))
+					if got := y.d.String(); got != want {
+						t.Fatalf("step %d, replica %d of %d: got %q, want %q", step, i, len(reps), ropeClip(got), ropeClip(want))
+					}
+					if err := y.d.checkChunks(step%50 == 0); err != nil {
+						t.Fatalf("step %d, replica %d: %v", step, i, err)
+					}
+				}
+			}
+			if len(reps) < 3 {
+				t.Fatalf("only %d replicas; the test should clone more", len(reps))
+			}
+		})
+	}
+}
+
+// TestDocEditsInPlace checks that a keystroke inside an unshared chunk
+// allocates nothing, and that one in a chunk shared with a clone leaves the
+// clone's buffer alone.
+func TestDocEditsInPlace(t *testing.T) {
+	d := NewDoc(strings.Repeat("lorem ipsum ", 2000))
+	ins, del := ropeKeystroke(d.Len())
+	if a := testing.AllocsPerRun(100, func() {
+		if err := d.Apply(ins); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Apply(del); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("keystroke and backspace: got %v allocations, want 0", a)
+	}
+	c := d.Clone()
+	if err := d.Apply(ins); err != nil {
+		t.Fatal(err)
+	}
+	checkRope(t, c, strings.Repeat("lorem ipsum ", 2000))
+	ci, _ := d.find(d.Len() / 2)
+	if &d.chunks[ci].b[0] == &c.chunks[ci].b[0] {
+		t.Error("a keystroke in a chunk shared with a clone wrote the shared buffer")
+	}
 }
