@@ -1,0 +1,13 @@
+package postgres
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SetClock replaces the store's clock (storetest.Clock).
+func SetClock(db *DB, now func() time.Time) { db.now = now }
+
+// Pool returns the store's pool, for tests that look at the tables.
+func Pool(db *DB) *pgxpool.Pool { return db.pool }
