@@ -10,6 +10,8 @@ import (
 	"github.com/tandem-editor/tandem/store/storetest"
 )
 
+var _ storetest.Store = (*store.DB)(nil)
+
 // TestContract runs the stores' shared tests against SQLite.
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {

@@ -11,7 +11,6 @@ import (
 	"github.com/tandem-editor/tandem/ot"
 )
 
-
 func TestSecretIsKept(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tandem.db")
 	ctx := context.Background()

@@ -11,3 +11,9 @@ func SetClock(db *DB, now func() time.Time) { db.now = now }
 
 // Pool returns the store's pool, for tests that look at the tables.
 func Pool(db *DB) *pgxpool.Pool { return db.pool }
+
+// MigrationCount is how many migrations the package embeds.
+func MigrationCount() (int, error) {
+	ms, err := loadMigrations()
+	return len(ms), err
+}
