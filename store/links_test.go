@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -11,66 +10,6 @@ import (
 	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
 )
-
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
-
-func TestLinks(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := context.Background()
-	a, err := db.CreateDoc(ctx, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := db.CreateDoc(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, tok := range []string{a.EditToken, a.ViewToken, b.EditToken, b.ViewToken} {
-		if !tokenRE.MatchString(tok) {
-			t.Errorf("token %q is not 22 base64url characters", tok)
-		}
-		if seen[tok] {
-			t.Errorf("token %q issued twice", tok)
-		}
-		seen[tok] = true
-	}
-	for _, tok := range []string{a.EditToken, a.ViewToken} {
-		d, err := db.DocByToken(ctx, tok)
-		if err != nil || d.ID != a.ID {
-			t.Errorf("DocByToken(%q) = %s, %v; want doc %s", tok, d.ID, err, a.ID)
-		}
-	}
-	for _, tok := range []string{"", a.ID, "nope", a.EditToken[:21]} {
-		if _, err := db.DocByToken(ctx, tok); !errors.Is(err, oplog.ErrNotFound) {
-			t.Errorf("DocByToken(%q): got %v, want ErrNotFound", tok, err)
-		}
-	}
-
-	r, err := db.ReissueLink(ctx, a.ID, ViewLink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.EditToken != a.EditToken || r.ViewToken == a.ViewToken || !tokenRE.MatchString(r.ViewToken) {
-		t.Errorf("reissued view link: edit %q -> %q, view %q -> %q", a.EditToken, r.EditToken, a.ViewToken, r.ViewToken)
-	}
-	if _, err := db.DocByToken(ctx, a.ViewToken); !errors.Is(err, oplog.ErrNotFound) {
-		t.Errorf("the revoked view token still resolves: %v", err)
-	}
-	if d, err := db.DocByToken(ctx, r.ViewToken); err != nil || d.ID != a.ID {
-		t.Errorf("the new view token: %s, %v", d.ID, err)
-	}
-	r2, err := db.ReissueLink(ctx, a.ID, EditLink)
-	if err != nil || r2.EditToken == a.EditToken || r2.ViewToken != r.ViewToken {
-		t.Errorf("reissued edit link: %+v, %v", r2, err)
-	}
-	if _, err := db.ReissueLink(ctx, "missing", EditLink); !errors.Is(err, oplog.ErrNotFound) {
-		t.Errorf("reissue on a missing doc: %v", err)
-	}
-	if _, err := db.ReissueLink(ctx, a.ID, Link("admin")); err == nil {
-		t.Error("reissue of an unknown link succeeded")
-	}
-}
 
 func TestSecretIsKept(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tandem.db")
