@@ -71,6 +71,9 @@ type Config struct {
 	// since no message is read meanwhile. Waiters wake after the hooks.
 	OnRemote func(op ot.Op)
 	OnResync func(lost ot.Op)
+	// OnAck, if set, is called with the seq of every local op the server
+	// acknowledged, under the same rules as OnRemote.
+	OnAck func(seq int)
 
 	// ResyncOnReject: on a close whose action is "resync" (4000: op
 	// refused, state invalid; 1009: message too large), rejoin without a
@@ -520,6 +523,9 @@ func (c *Client) read(l *link) ended {
 		if ev.Remote && c.cfg.OnRemote != nil {
 			c.cfg.OnRemote(ev.Op)
 		}
+		if ev.Acked != 0 && c.cfg.OnAck != nil {
+			c.cfg.OnAck(ev.Acked)
+		}
 		if ev.Lost {
 			c.log.Warn("snapshot replaced the text: local edits dropped")
 			if c.cfg.OnResync != nil {
@@ -632,6 +638,24 @@ func (c *Client) Edit(fn func(text string) ot.Op) error {
 	}
 	c.afterLocalLocked()
 	return nil
+}
+
+// Type is Edit for callers that need only the text's length (UTF-16
+// units), as a keystroke does: Edit hands fn the whole text, which costs a
+// copy of it per edit. Type returns the seq of the op that carries the
+// edit (see Machine.Carrier; Config.OnAck reports it acknowledged), or 0
+// if the edit changed nothing.
+func (c *Client) Type(fn func(length int) ot.Op) (seq int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usableLocked(); err != nil {
+		return 0, err
+	}
+	if err := c.m.Edit(fn(c.m.Len())); err != nil {
+		return 0, fmt.Errorf("client: %w", err)
+	}
+	c.afterLocalLocked()
+	return c.m.Carrier(), nil
 }
 
 // Submit is Edit with a ready op, which must apply to Text().

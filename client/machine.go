@@ -328,6 +328,24 @@ func (m *Machine) Edit(op ot.Op) error {
 	return nil
 }
 
+// Carrier returns the seq of the op that carries the latest local edit:
+// the op in flight's (or the one it will get when sent), or, while a buffer
+// waits behind it, the next seq. It is 0 when nothing is pending. An
+// acknowledgement of that seq (Event.Acked) means the edit is applied.
+func (m *Machine) Carrier() int {
+	flight := m.flightSeq
+	if flight == 0 {
+		flight = m.seq + 1
+	}
+	switch m.phase {
+	case AwaitingConfirm:
+		return flight
+	case AwaitingWithBuffer:
+		return flight + 1
+	}
+	return 0
+}
+
 // SetSelection sets the client's selections, in positions of Text(); nil
 // or empty means no cursor. They are sent at once while synchronized,
 // otherwise (the latest only) once synchronized again.

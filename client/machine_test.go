@@ -475,3 +475,47 @@ func TestEditRefusedWithABufferChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestCarrierNamesTheSeqThatAcknowledgesAnEdit(t *testing.T) {
+	n := joinedNet(t, "", "a")
+	m := n.clients[0].m
+	if got := m.Carrier(); got != 0 {
+		t.Fatalf("carrier while synchronized: %d, want 0", got)
+	}
+	n.edit(0, ins(0, 0, "a")) // sent at once as seq 1
+	if got := m.Carrier(); got != 1 {
+		t.Fatalf("carrier of the op in flight: %d, want 1", got)
+	}
+	n.edit(0, ins(1, 1, "b")) // buffered: goes out as seq 2
+	n.edit(0, ins(2, 2, "c"))
+	if got := m.Carrier(); got != 2 {
+		t.Fatalf("carrier of the buffer: %d, want 2", got)
+	}
+	n.deliverUp(0)
+	if ev := n.deliverDown(0); ev.Acked != 1 {
+		t.Fatalf("acked %d, want 1", ev.Acked)
+	}
+	if got := m.Carrier(); got != 2 {
+		t.Fatalf("carrier once the buffer is in flight: %d, want 2", got)
+	}
+	n.deliverUp(0)
+	if ev := n.deliverDown(0); ev.Acked != 2 {
+		t.Fatalf("acked %d, want 2 (the seq Carrier named for b and c)", ev.Acked)
+	}
+	if got := m.Carrier(); got != 0 {
+		t.Fatalf("carrier after every ack: %d, want 0", got)
+	}
+	// Offline, the flight has no seq yet: Carrier names the one it will get.
+	n.drop(0)
+	n.edit(0, ins(3, 3, "d"))
+	n.edit(0, ins(4, 4, "e"))
+	if got := m.Carrier(); got != 4 {
+		t.Fatalf("carrier of a buffer behind an unsent flight: %d, want 4", got)
+	}
+	n.connect(0)
+	n.settle()
+	n.check()
+	if m.Seq() != 4 {
+		t.Fatalf("seq after the reconnect %d, want 4", m.Seq())
+	}
+}

@@ -29,13 +29,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +58,9 @@ func main() {
 		editors  = flag.Int("editors", 5, "editors per document")
 		duration = flag.Duration("duration", 10*time.Second, "how long to type (at most 5m)")
 		pause    = flag.Duration("pause", 0, "pause between an acknowledgement and the next edit (0: closed loop at full speed)")
+		rate     = flag.Float64("rate", 0, "keystrokes per second per editor, typed on a schedule whether or not acknowledged (open loop; keystrokes typed while an op is in flight are composed into the next, as editors do); 0: closed loop")
+		metricsU = flag.String("metrics", "", "after the run, read the server's /metrics at this URL and print its histograms (with -admin-token if it asks for one)")
+		admin    = flag.String("admin-token", "", "administrator's token for -metrics")
 		seed     = flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
 		atk      attack
 	)
@@ -62,7 +68,18 @@ func main() {
 	flag.Float64Var(&atk.presence, "flood-presence", 0, "per document, one attacker sends this many presence messages/s naming revision 0 (at most 100,000)")
 	flag.Float64Var(&atk.joins, "flood-joins", 0, "per document, this many joins/s from revision 0, each followed by an op based on revision 0 (at most 1,000)")
 	flag.Parse()
-	if err := run(*base, *docs, *editors, *duration, *pause, *seed, atk); err != nil {
+	if *rate < 0 || *rate > 100000 {
+		fmt.Fprintln(os.Stderr, "tandem-load: -rate must be between 0 and 100,000")
+		os.Exit(2)
+	}
+	atk.rate = *rate
+	err := run(*base, *docs, *editors, *duration, *pause, *seed, atk)
+	if *metricsU != "" {
+		if merr := printMetrics(*metricsU, *admin); merr != nil {
+			fmt.Fprintln(os.Stderr, "tandem-load: metrics:", merr)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-load:", err)
 		os.Exit(1)
 	}
@@ -103,10 +120,14 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 		fmt.Printf("prefilled %d documents with %d revisions each in %v\n", docs, atk.prefill, time.Since(t0).Round(time.Millisecond))
 	}
 	var clients [][]*client.Client
+	var typists [][]*typist
 	for _, id := range ids {
 		var cs []*client.Client
+		var ts []*typist
 		for j := range editors {
-			c, err := client.Dial(ctx, client.Config{URL: base, Doc: id, Name: fmt.Sprintf("load %d", j), Logger: quiet})
+			ty := &typist{}
+			ts = append(ts, ty)
+			c, err := client.Dial(ctx, client.Config{URL: base, Doc: id, Name: fmt.Sprintf("load %d", j), Logger: quiet, OnAck: ty.acked})
 			if err != nil {
 				return fmt.Errorf("connect editor %d of %s: %w", j, id, err)
 			}
@@ -114,6 +135,7 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 			cs = append(cs, c)
 		}
 		clients = append(clients, cs)
+		typists = append(typists, ts)
 	}
 	fmt.Printf("%d documents × %d editors connected; typing for %v\n", docs, editors, duration)
 
@@ -150,6 +172,18 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 		for j, c := range cs {
 			rng := rand.New(rand.NewPCG(seed, uint64(d*editors+j)))
 			wg.Add(1)
+			if atk.rate > 0 {
+				ty := typists[d][j]
+				go func() { // ends at the deadline or on the first failure
+					defer wg.Done()
+					if !ty.typeOn(c, rng, atk.rate, start, deadline) {
+						mu.Lock()
+						failures++
+						mu.Unlock()
+					}
+				}()
+				continue
+			}
 			go func() { // ends at the deadline or on the first failure
 				defer wg.Done()
 				var mine []time.Duration
@@ -184,6 +218,14 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 	elapsed := time.Since(start)
 	fwg.Wait()
 
+	// Open loop: the last keystrokes may still be on their way.
+	for _, cs := range clients {
+		for _, c := range cs {
+			if err := c.WaitSynced(ctx); err != nil {
+				return fmt.Errorf("waiting for the last acknowledgements: %w", err)
+			}
+		}
+	}
 	// Convergence: every editor holds the server's text.
 	diverged := 0
 	for d, cs := range clients {
@@ -204,13 +246,31 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 		}
 	}
 
+	what := "edits"
+	if atk.rate > 0 {
+		// Every editor's text matched the server's above, so each op was
+		// acknowledged; the keystrokes' latencies are in the typists.
+		what = "keystrokes"
+		typed, ops := 0, 0
+		for d, ts := range typists {
+			for j, ty := range ts {
+				ty.mu.Lock()
+				latencies = append(latencies, ty.latencies...)
+				typed += ty.typed
+				ty.mu.Unlock()
+				ops += clients[d][j].Seq()
+			}
+		}
+		fmt.Printf("typed %d keystrokes (%.0f/s offered), sent as %d ops (%.1f keystrokes per op)\n",
+			typed, atk.rate*float64(docs*editors), ops, float64(typed)/float64(max(ops, 1)))
+	}
 	slices.Sort(latencies)
 	n := len(latencies)
 	if n == 0 {
 		return errors.New("no edit was acknowledged")
 	}
 	pct := func(p float64) time.Duration { return latencies[min(n-1, int(p*float64(n)))] }
-	fmt.Printf("acknowledged edits: %d in %v = %.0f edits/s\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	fmt.Printf("acknowledged %s: %d in %v = %.0f %s/s\n", what, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), what)
 	fmt.Printf("ack latency: p50 %v  p90 %v  p99 %v  max %v\n", pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), latencies[n-1].Round(time.Microsecond))
 	fmt.Printf("failed editors: %d; editors whose text differs from the server's: %d\n", failures, diverged)
 	if atk.presence > 0 {
@@ -285,8 +345,149 @@ func getJSON(u string, v any) error {
 	return json.NewDecoder(res.Body).Decode(v)
 }
 
+// typist is one editor of the open-loop mode (-rate): it types on a
+// schedule and measures each keystroke from the moment it was typed to
+// the acknowledgement of the op that carried it.
+type typist struct {
+	mu        sync.Mutex
+	waiting   []stroke // typed, not yet acknowledged, oldest first
+	latencies []time.Duration
+	typed     int
+}
+
+type stroke struct {
+	seq int // the op that carries it
+	at  time.Time
+}
+
+// acked is the client's OnAck: every keystroke carried by seq or an
+// earlier op is now applied.
+func (t *typist) acked(seq int) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := 0
+	for ; i < len(t.waiting) && t.waiting[i].seq <= seq; i++ {
+		t.latencies = append(t.latencies, now.Sub(t.waiting[i].at))
+	}
+	t.waiting = t.waiting[i:]
+}
+
+// typeOn types at rate keystrokes/s from start until deadline: one letter
+// at a random position, or one in eight a backspace. The text is ASCII, so
+// every position is a character boundary. It reports false on a failure.
+func (t *typist) typeOn(c *client.Client, rng *rand.Rand, rate float64, start, deadline time.Time) bool {
+	const letters = "etaoinshrdlu "
+	for {
+		now := time.Now()
+		if !now.Before(deadline) {
+			return true
+		}
+		due := int(now.Sub(start).Seconds()*rate) - t.typed
+		for range due {
+			at := time.Now()
+			seq, err := c.Type(func(n int) ot.Op {
+				var op ot.Op
+				pos := rng.IntN(n + 1)
+				if n > 0 && pos > 0 && rng.IntN(8) == 0 {
+					return *op.Retain(pos - 1).Delete(1).Retain(n - pos)
+				}
+				return *op.Retain(pos).Insert(letters[rng.IntN(len(letters)):][:1]).Retain(n - pos)
+			})
+			if err != nil {
+				return false
+			}
+			t.mu.Lock()
+			t.typed++
+			if seq != 0 {
+				t.waiting = append(t.waiting, stroke{seq, at})
+			}
+			t.mu.Unlock()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// printMetrics reads the server's /metrics and prints the quantiles of its
+// histograms (estimated from the buckets, as Prometheus does) and counters.
+func printMetrics(u, token string) error {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, res.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	type bucket struct{ le, n float64 }
+	hists := map[string][]bucket{}
+	values := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, v, ok := strings.Cut(line, " ")
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			continue
+		}
+		if base, le, ok := strings.Cut(name, `_bucket{le="`); ok {
+			l, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64)
+			if err == nil {
+				hists[base] = append(hists[base], bucket{l, f})
+			}
+			continue
+		}
+		values[name] = f
+	}
+	quantile := func(bs []bucket, q float64) float64 {
+		total := bs[len(bs)-1].n
+		prevLe, prevN := 0.0, 0.0
+		for _, b := range bs {
+			if b.n >= q*total {
+				if math.IsInf(b.le, 1) {
+					return prevLe
+				}
+				if b.n == prevN {
+					return b.le
+				}
+				return prevLe + (b.le-prevLe)*(q*total-prevN)/(b.n-prevN)
+			}
+			prevLe, prevN = b.le, b.n
+		}
+		return prevLe
+	}
+	fmt.Printf("server metrics (%s):\n", u)
+	for _, name := range []string{"tandem_op_answer_seconds", "tandem_commit_seconds", "tandem_commit_ops", "tandem_peer_queue_messages"} {
+		bs := hists[name]
+		if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+			continue
+		}
+		count := values[name+"_count"]
+		fmt.Printf("  %s: count %.0f, mean %.4g, p50 %.4g, p99 %.4g\n", name, count, values[name+"_sum"]/count, quantile(bs, 0.5), quantile(bs, 0.99))
+	}
+	for _, name := range []string{"tandem_ops_applied_total", "tandem_commits_total", "tandem_fanout_messages_total", "tandem_fanout_bytes_total", "process_resident_memory_bytes", "go_goroutines"} {
+		if v, ok := values[name]; ok {
+			fmt.Printf("  %s: %.0f\n", name, v)
+		}
+	}
+	return nil
+}
+
 // attack holds the attack mode's flags; zero values turn it off.
 type attack struct {
+	rate            float64 // keystrokes/s per editor (open loop); not an attack, but kept with the mode flags
 	prefill         int
 	presence, joins float64 // per document, per second
 }
