@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,8 +37,12 @@ const readSlack = 64 << 10
 func (s *Server) newMelody() *melody.Melody {
 	m := melody.New()
 	m.Upgrader.CheckOrigin = s.originAllowed
-	m.Upgrader.ReadBufferSize = 4096
+	// An idle socket should cost little: reads reuse the HTTP server's
+	// buffer (ReadBufferSize 0), and a write buffer is held only while a
+	// message is being written.
+	m.Upgrader.ReadBufferSize = 0
 	m.Upgrader.WriteBufferSize = 4096
+	m.Upgrader.WriteBufferPool = &sync.Pool{}
 	m.Upgrader.Error = func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 		writeError(w, status, codeForStatus(status), reason.Error())
 	}

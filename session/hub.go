@@ -24,18 +24,25 @@ const (
 )
 
 type event struct {
-	kind   eventKind
-	conn   *Conn
-	at     time.Time // evOp: when it arrived
-	join   JoinRequest
+	kind eventKind
+	conn *Conn
+	at   time.Time // evOp: when it arrived
+	// The hot requests are inline; the rare ones behind a pointer, which
+	// keeps the inbox small (a hub per open document holds inboxSize).
 	submit Submit
 	cursor Cursor
+	rare   *rareEvent
+}
+
+// rareEvent holds the payloads of joins, fetches and edits.
+type rareEvent struct {
+	join JoinRequest
+	// handled is closed once the hub has taken a join (evJoin only).
+	handled chan struct{}
 	// evFetched: the answer to a Fetch.
 	fetch   Fetch
 	entries []oplog.Entry
 	err     error
-	// handled is closed once the hub has taken a join (evJoin only).
-	handled chan struct{}
 	// evEdit: a server edit and where to answer it (buffered, 1).
 	edit   Edit
 	editID EditID
@@ -43,8 +50,9 @@ type event struct {
 }
 
 // inboxSize bounds a hub's inbox; a full inbox blocks the sockets' readers
-// (back-pressure) rather than dropping anything.
-const inboxSize = 1024
+// (back-pressure) rather than dropping anything. One batch takes up to
+// maxBatch events, so a larger inbox would only hold more waiting.
+const inboxSize = 128
 
 // maxBatch bounds how many queued events one group commit takes.
 const maxBatch = 256
@@ -123,8 +131,14 @@ func (h *hub) run() {
 			h.wake.Stop()
 		}
 	}()
-	batch := make([]event, 0, maxBatch)
+	var batch []event // grows to what the document's batches need
 	for {
+		// Keep a small batch's array for the next; let a large one go, so
+		// that a document that had one busy moment does not keep it.
+		clear(batch)
+		if cap(batch) > 32 {
+			batch = nil
+		}
 		batch = batch[:0]
 		select {
 		case ev := <-h.inbox:
@@ -246,7 +260,7 @@ func (h *hub) observeAnswers(batch []event) {
 func (h *hub) handle(ev event) bool {
 	switch ev.kind {
 	case evJoin:
-		defer close(ev.handled)
+		defer close(ev.rare.handled)
 		if h.core == nil {
 			if err := h.load(); err != nil {
 				h.refuseJoin(ev.conn, err)
@@ -254,7 +268,7 @@ func (h *hub) handle(ev event) bool {
 			}
 		}
 		h.conns[ev.conn.id] = ev.conn
-		h.core.Join(ev.conn.id, ev.join)
+		h.core.Join(ev.conn.id, ev.rare.join)
 	case evOp:
 		if h.core != nil {
 			h.core.Submit(ev.conn.id, ev.submit)
@@ -266,7 +280,7 @@ func (h *hub) handle(ev event) bool {
 	case evFetched:
 		h.fetching = false
 		if h.core != nil {
-			h.core.Fetched(ev.fetch.Peer, ev.fetch.From, ev.entries, ev.err)
+			h.core.Fetched(ev.rare.fetch.Peer, ev.rare.fetch.From, ev.rare.entries, ev.rare.err)
 		}
 	case evLeave:
 		delete(h.conns, ev.conn.id)
@@ -280,13 +294,13 @@ func (h *hub) handle(ev event) bool {
 				if !errors.Is(err, oplog.ErrNotFound) {
 					h.m.cfg.Logger.Error("edit", "doc", h.doc, "err", err)
 				}
-				ev.reply <- EditResult{ID: ev.editID, Err: err}
+				ev.rare.reply <- EditResult{ID: ev.rare.editID, Err: err}
 				h.answered++
 				return false
 			}
 		}
-		h.edits[ev.editID] = ev.reply
-		h.core.Edit(ev.editID, ev.edit)
+		h.edits[ev.rare.editID] = ev.rare.reply
+		h.core.Edit(ev.rare.editID, ev.rare.edit)
 	case evDeleted:
 		h.deleted = true
 		h.m.detach(h)
@@ -499,7 +513,7 @@ func (h *hub) startFetch(f Fetch) {
 		if err != nil {
 			h.m.cfg.Logger.Error("catch-up", "doc", h.doc, "from", f.From, "to", f.To, "err", err)
 		}
-		h.send(event{kind: evFetched, fetch: f, entries: es, err: err})
+		h.send(event{kind: evFetched, rare: &rareEvent{fetch: f, entries: es, err: err}})
 	}()
 }
 

@@ -249,7 +249,7 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*C
 		m.mu.Unlock()
 		c := &Conn{hub: h, peer: p, client: j.Client, name: j.Name, color: j.Color, id: id}
 		handled := make(chan struct{})
-		h.send(event{kind: evJoin, conn: c, join: j, handled: handled})
+		h.send(event{kind: evJoin, conn: c, rare: &rareEvent{join: j, handled: handled}})
 		select {
 		case <-handled:
 		case <-h.done:
@@ -325,7 +325,7 @@ func (m *Manager) Edit(ctx context.Context, doc string, e Edit) (int, error) {
 		h.editRefs++
 		m.mu.Unlock()
 		reply := make(chan EditResult, 1)
-		h.send(event{kind: evEdit, edit: e, editID: id, reply: reply})
+		h.send(event{kind: evEdit, rare: &rareEvent{edit: e, editID: id, reply: reply}})
 		select {
 		case r := <-reply:
 			return r.Rev, r.Err
