@@ -37,10 +37,10 @@ func TestMain(m *testing.M) {
 
 // startChild runs the server as a child process on addr over dir and waits
 // until it answers /healthz.
-func startChild(t *testing.T, addr, dir string) *exec.Cmd {
+func startChild(t *testing.T, addr, dir string, flags ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"=-addr "+addr+" -data "+dir+" -log-level error -http-rate -1 -max-sockets-per-ip -1")
+	cmd.Env = append(os.Environ(), childEnv+"=-addr "+addr+" -data "+dir+" -log-level error -http-rate -1 -max-sockets-per-ip -1 "+strings.Join(flags, " "))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -74,14 +74,21 @@ func freeAddr(t *testing.T) string {
 
 // TestKillNineLosesNoAcknowledgedEdit kills the server process with SIGKILL
 // while three clients edit, restarts it on the same data folder, and checks
-// that every state a client saw acknowledged is in the history exactly.
+// that every state a client saw acknowledged is in the history exactly:
+// with either durability, since both promise to survive a killed process.
 func TestKillNineLosesNoAcknowledgedEdit(t *testing.T) {
+	for _, d := range []string{"power", "process"} {
+		t.Run(d, func(t *testing.T) { testKillNine(t, "-durability", d) })
+	}
+}
+
+func testKillNine(t *testing.T, flags ...string) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	addr, dir := freeAddr(t), t.TempDir()
 	base := "http://" + addr
-	child := startChild(t, addr, dir)
+	child := startChild(t, addr, dir, flags...)
 	defer func() { child.Process.Kill(); child.Wait() }()
 
 	var d doc
@@ -155,7 +162,7 @@ func TestKillNineLosesNoAcknowledgedEdit(t *testing.T) {
 	if len(seen) < 10 {
 		t.Fatalf("only %d acknowledged states before the kill; the test needs more", len(seen))
 	}
-	child = startChild(t, addr, dir)
+	child = startChild(t, addr, dir, flags...)
 	var now doc
 	get(t, base+"/api/docs/"+d.key(), &now)
 	maxRev := 0
