@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,4 +275,29 @@ func TestSilentOwnerClosesSocket(t *testing.T) {
 		t.Fatalf("closed after %v; the owner is given a period (%v)", d, testPeriod)
 	}
 	eventually(t, "the owner drops the remote peer", func() bool { return p.a.m.Editors(p.doc) == 1 })
+}
+
+// TestLargeMessagesCrossInParts: an op larger than NATS's payload limit
+// (1 MiB) goes from a relayed client to the owner, and its broadcast from
+// the owner to a relayed client, in parts.
+func TestLargeMessagesCrossInParts(t *testing.T) {
+	p := newPair(t)
+	pa, ca := join(t, p.a, p.doc, "ann")
+	pb, cb := join(t, p.b, p.doc, "bob")
+	big := strings.Repeat("x", 1500<<10)
+	var s session.Submit
+	s.Op.Insert(big)
+	s.Rev, s.Seq = wire.IntPtr(0), wire.IntPtr(1)
+	cb.Op(s) // relay → owner
+	eventually(t, "bob's ack", func() bool { return pb.has(wire.TypeAck) })
+	eventually(t, "ann sees bob's op", func() bool { return pa.has(wire.TypeOp) })
+	var s2 session.Submit
+	s2.Op.Retain(len(big)).Insert(big)
+	s2.Rev, s2.Seq = wire.IntPtr(1), wire.IntPtr(1)
+	ca.Op(s2) // owner → relay
+	eventually(t, "ann's ack", func() bool { return pa.has(wire.TypeAck) })
+	eventually(t, "bob sees ann's op", func() bool { return pb.has(wire.TypeOp) })
+	if got := pb.closeCode(); got != 0 {
+		t.Fatalf("bob closed with %d", got)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -142,6 +143,51 @@ func (n *Node) loop() {
 		n.renew()
 		n.beat()
 	}
+}
+
+// publish sends env on subject, numbered from *counter (one number per
+// NATS message), split into parts if it is too large for one. number sets
+// the envelope's number field. The caller holds the lock that guards
+// counter, so that numbers go out in order.
+func (n *Node) publish(subject string, env envelope, counter *uint64, number func(*envelope, uint64)) error {
+	*counter++
+	number(&env, *counter)
+	b := encode(env)
+	limit := int(n.nc.MaxPayload()) - 1024
+	if len(b) <= limit {
+		return n.nc.Publish(subject, b)
+	}
+	*counter--
+	size := limit * 3 / 4 // P is base64 in JSON
+	for off := 0; off < len(b); off += size {
+		end := min(off+size, len(b))
+		*counter++
+		part := envelope{K: kPart, Conn: env.Conn, P: b[off:end], More: end < len(b)}
+		number(&part, *counter)
+		if err := n.nc.Publish(subject, encode(part)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func toOwner(e *envelope, i uint64) { e.I = i }
+func toRelay(e *envelope, i uint64) { e.N = i }
+
+// reassemble adds a part to buf; once the last part is in, it returns the
+// whole envelope (done). A malformed envelope is an error.
+func reassemble(buf *[]byte, part *envelope) (whole *envelope, done bool, err error) {
+	*buf = append(*buf, part.P...)
+	if part.More {
+		return nil, false, nil
+	}
+	var env envelope
+	err = json.Unmarshal(*buf, &env)
+	*buf = nil
+	if err != nil {
+		return nil, false, err
+	}
+	return &env, true, nil
 }
 
 // --- leases ---

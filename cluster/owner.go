@@ -154,6 +154,7 @@ type remote struct {
 	heard  time.Time
 	closed bool
 	conn   *session.Conn // set once the join returned
+	parts  []byte        // an envelope arriving in parts
 }
 
 var _ session.Peer = (*remote)(nil)
@@ -167,8 +168,7 @@ func (rp *remote) Send(msg []byte) bool {
 	if rp.closed {
 		return true
 	}
-	rp.out++
-	return rp.n.nc.Publish(rp.subject, encode(envelope{K: kMsg, N: rp.out, D: msg})) == nil
+	return rp.n.publish(rp.subject, envelope{K: kMsg, D: msg}, &rp.out, toRelay) == nil
 }
 
 // Close tells the relay to close its socket, and leaves the hub.
@@ -179,8 +179,7 @@ func (rp *remote) Close(code int, reason string) {
 		return
 	}
 	rp.closed = true
-	rp.out++
-	rp.n.nc.Publish(rp.subject, encode(envelope{K: kClose, N: rp.out, Code: code, Reason: reason}))
+	rp.n.publish(rp.subject, envelope{K: kClose, Code: code, Reason: reason}, &rp.out, toRelay)
 	conn := rp.conn
 	rp.mu.Unlock()
 	rp.n.forget(rp)
@@ -208,15 +207,24 @@ func (rp *remote) inbound(env *envelope) {
 	rp.mu.Lock()
 	conn := rp.conn
 	rp.heard = time.Now()
-	var gap bool
+	var gap, bad bool
 	if env.K == kBeat {
 		gap = env.I != rp.in
 	} else {
 		gap = env.I != rp.in+1
 		rp.in = env.I
 	}
+	if !gap && env.K == kPart {
+		whole, done, err := reassemble(&rp.parts, env)
+		bad = err != nil
+		if !done && !bad {
+			rp.mu.Unlock()
+			return
+		}
+		env = whole
+	}
 	rp.mu.Unlock()
-	if gap {
+	if gap || bad {
 		rp.Close(wire.CloseTooSlow, "messages between servers were lost: catch up")
 		return
 	}

@@ -31,6 +31,7 @@ type relay struct {
 	next  uint64    // the number of the next message expected from the owner
 	heard time.Time // when the owner was last heard from
 	done  bool
+	parts []byte // an envelope arriving in parts
 }
 
 var _ session.Forwarder = (*relay)(nil)
@@ -104,7 +105,7 @@ func (n *Node) relayMsg(msg *nats.Msg) {
 	}
 	r.mu.Lock()
 	r.heard = time.Now()
-	var gap bool
+	var gap, bad bool
 	switch env.K {
 	case kBeat:
 		gap = env.N+1 != r.next
@@ -117,9 +118,20 @@ func (n *Node) relayMsg(msg *nats.Msg) {
 		gap = env.N != r.next
 		r.next++
 	}
+	if !gap && env.K == kPart {
+		whole, done, err := reassemble(&r.parts, &env)
+		bad = err != nil
+		if !done && !bad {
+			r.mu.Unlock()
+			return
+		}
+		if whole != nil {
+			env = *whole
+		}
+	}
 	r.mu.Unlock()
 	switch {
-	case gap:
+	case gap || bad:
 		r.fail(wire.CloseTooSlow, "messages between servers were lost: catch up")
 	case env.K == kMsg:
 		if !r.p.Send(env.D) {
@@ -162,9 +174,8 @@ func (r *relay) publish(env envelope) {
 		r.mu.Unlock()
 		return
 	}
-	r.sent++
-	env.Conn, env.I = r.id, r.sent
-	err := r.n.nc.Publish(docSubject(r.doc), encode(env))
+	env.Conn = r.id
+	err := r.n.publish(docSubject(r.doc), env, &r.sent, toOwner)
 	r.mu.Unlock()
 	if err != nil {
 		r.fail(wire.CloseTooSlow, "the document's server is unreachable: reconnect")

@@ -26,6 +26,11 @@ const (
 	// owner → relay, on the connection's subject
 	kMsg   = "msg"
 	kClose = "close"
+	// either way: a part of an envelope too large for one NATS message
+	// (NATS refuses payloads over its max_payload, 1 MiB by default; a
+	// snapshot or an op may be larger). Each part takes a number; the
+	// envelope rebuilt from the last is handled as if it came whole.
+	kPart = "part"
 )
 
 // envelope is every message between processes, as JSON. A connection's
@@ -50,6 +55,9 @@ type envelope struct {
 	// close
 	Code   int    `json:"code,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// part: bytes of the encoded envelope; More: further parts follow
+	P    []byte `json:"p,omitempty"`
+	More bool   `json:"more,omitempty"`
 	// edit
 	Author  string       `json:"author,omitempty"`
 	Inserts []oplog.Span `json:"inserts,omitempty"`
