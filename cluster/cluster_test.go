@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -300,4 +302,65 @@ func TestLargeMessagesCrossInParts(t *testing.T) {
 	if got := pb.closeCode(); got != 0 {
 		t.Fatalf("bob closed with %d", got)
 	}
+}
+
+// TestEditThroughRelay: a server edit (restore, POST /edit) made on a
+// process that does not run the document is applied by the owner and
+// answered with its revision.
+func TestEditThroughRelay(t *testing.T) {
+	p := newPair(t)
+	pa, _ := join(t, p.a, p.doc, "ann")
+	var e session.Edit
+	e.Op.Insert("restored")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rev, err := p.b.Edit(ctx, p.doc, e)
+	if err != nil || rev != 1 {
+		t.Fatalf("edit through b: got rev %d, %v; want 1, nil", rev, err)
+	}
+	eventually(t, "ann sees the edit", func() bool { return pa.has(wire.TypeOp) })
+	e.Rev = 5 // after the window's end: refused by the owner's Core
+	if _, err := p.b.Edit(ctx, p.doc, e); err == nil {
+		t.Fatal("an edit at a future revision was accepted")
+	}
+}
+
+// TestWithoutNATSAnOwnedDocumentIsRefused: with leases but no NATS, a
+// join for a document another process runs is refused (internal: the
+// client retries), and accepted once that process lets it go.
+func TestWithoutNATSAnOwnedDocumentIsRefused(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, err := db.CreateDoc(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := &memLeases{m: map[string]memLease{}}
+	nodes := make([]*Node, 2)
+	for i := range nodes {
+		n := New(Config{ID: fmt.Sprint("n", i), Leases: leases, Period: testPeriod})
+		if err := n.Start(session.NewManager(db, session.Config{Leases: n})); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		defer n.Shutdown(context.Background())
+		nodes[i] = n
+	}
+	_, ca := join(t, nodes[0], d.ID, "ann")
+	_, err = nodes[1].Join(d.ID, &peer{}, &wire.Message{Type: wire.TypeJoin, Client: "bob"}, session.Rights{Edit: true})
+	var serr *session.Error
+	if !errors.As(err, &serr) || serr.Code != wire.CodeInternal {
+		t.Fatalf("join on the other process: got %v, want an internal refusal", err)
+	}
+	ca.Leave() // the owner's hub stops and releases the lease
+	eventually(t, "the lease is free", func() bool {
+		leases.mu.Lock()
+		defer leases.mu.Unlock()
+		_, held := leases.m[d.ID]
+		return !held
+	})
+	join(t, nodes[1], d.ID, "bob")
 }
