@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tandem-editor/tandem/client"
+	"github.com/tandem-editor/tandem/internal/pgtest"
 	"github.com/tandem-editor/tandem/ot"
 )
 
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// The cluster tests need a PostgreSQL (internal/pgtest).
+	pgtest.Main(m)
 }
 
 // startChild runs the server as a child process on addr over dir and waits

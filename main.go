@@ -25,11 +25,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/tandem-editor/tandem/cluster"
 	"github.com/tandem-editor/tandem/frontend"
 	"github.com/tandem-editor/tandem/metrics"
 	"github.com/tandem-editor/tandem/server"
 	"github.com/tandem-editor/tandem/session"
 	"github.com/tandem-editor/tandem/store"
+	"github.com/tandem-editor/tandem/store/postgres"
 )
 
 func main() {
@@ -114,10 +118,22 @@ type Main struct {
 	Durability string
 	// PprofAddr, if set, serves net/http/pprof there (loopback only).
 	PprofAddr string
+	// Store, if set, is a PostgreSQL URL (postgres://…) to keep the
+	// documents in instead of SQLite in DataDir; several processes may
+	// share it (docs/scaling.md).
+	Store string
+	// NATS, if set, is the NATS server (nats://…) through which processes
+	// on the same Store relay their sockets to each document's owner.
+	// It requires Store.
+	NATS string
+	// Lease is the length of a document's lease with Store (default 10 s).
+	Lease time.Duration
 
 	logger *slog.Logger
 	lock   *store.Lock
-	db     *store.DB
+	db     database
+	nc     *nats.Conn
+	node   *cluster.Node
 	server *server.Server
 	ln     net.Listener
 	http   *http.Server
@@ -128,6 +144,17 @@ type Main struct {
 	errc   chan error
 
 	purgeStop, purgeDone chan struct{}
+}
+
+// database is what main needs of a store: SQLite's *store.DB or
+// PostgreSQL's *postgres.DB, which share the contract.
+type database interface {
+	server.Docs
+	server.Health
+	session.Store
+	Secret(ctx context.Context, name string, size int) ([]byte, error)
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+	Close() error
 }
 
 // Defaults of the session manager, spelled out so that -h shows them.
@@ -170,6 +197,7 @@ func NewMain() *Main {
 		LogLevel:        "info",
 		Durability:      "power",
 		ShutdownTimeout: 15 * time.Second,
+		Lease:           10 * time.Second,
 		errc:            make(chan error, 1),
 	}
 }
@@ -219,6 +247,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long a graceful shutdown may take")
 	fs.BoolVar(&m.NoApp, "no-app", m.NoApp, "serve the API only, without the browser app")
 	fs.StringVar(&m.Durability, "durability", m.Durability, "what an acknowledged edit survives: power (fsync on every commit: a power cut) or process (no fsync per commit: a killed process, not a power cut or a machine crash)")
+	fs.StringVar(&m.Store, "store", m.Store, "PostgreSQL URL (postgres://user:pass@host/db) to keep documents in, shared by several processes, instead of SQLite in -data")
+	fs.StringVar(&m.NATS, "nats", m.NATS, "NATS URL (nats://host:4222) through which processes on the same -store relay each document to the one process that runs it (requires -store)")
+	fs.DurationVar(&m.Lease, "lease", m.Lease, "with -store: how long a process's hold of a document lasts unrenewed (renewed every third of it); a dead process's documents move after this")
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, for measuring")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: tandem [options]\n\nServes the Tandem collaborative editor. Every option can also be set\nby the environment variable shown; the command line wins.\n\n")
@@ -279,6 +310,15 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string, output io.W
 	}
 	if _, err := parseLevel(m.LogLevel); err != nil {
 		return err
+	}
+	if m.Store != "" && !strings.HasPrefix(m.Store, "postgres://") && !strings.HasPrefix(m.Store, "postgresql://") {
+		return errors.New("-store: want a postgres:// URL (SQLite in -data is the default)")
+	}
+	if m.NATS != "" && m.Store == "" {
+		return errors.New("-nats requires -store postgres://…: the processes must share one database")
+	}
+	if m.Lease < 300*time.Millisecond {
+		return fmt.Errorf("-lease %v: want at least 300ms", m.Lease)
 	}
 	return nil
 }
@@ -365,29 +405,28 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	// Two processes on one database would each run a hub for the same
-	// document and conflict at every revision: refuse to start instead.
-	m.lock, err = store.LockDir(m.DataDir)
-	var locked *store.LockedError
-	if errors.As(err, &locked) {
-		return fmt.Errorf("%w; stop it or choose another -data", err)
-	}
-	if err != nil {
-		return err
-	}
-	durability, err := store.ParseDurability(m.Durability)
-	if err != nil {
-		return err
-	}
-	m.db, err = store.OpenWith(ctx, filepath.Join(m.DataDir, "tandem.db"), store.Options{Durability: durability})
-	if err != nil {
+	if err := m.openStore(ctx); err != nil {
 		return err
 	}
 	reg := metrics.New()
 	sc := m.Session
 	sc.Logger = m.logger
 	sc.Observer = reg
-	sessions := session.NewManager(m.db, sc)
+	var sessions server.Sessions
+	if m.Store != "" {
+		// Several processes may share the database: each document runs
+		// in the one process holding its lease; with NATS, the others
+		// relay their sockets to it (docs/scaling.md).
+		m.node = cluster.New(cluster.Config{Leases: m.db.(*postgres.DB), Period: m.Lease, NATS: m.nc, Logger: m.logger})
+		sc.Leases = m.node
+		mgr := session.NewManager(m.db, sc)
+		if err := m.node.Start(mgr); err != nil {
+			return err
+		}
+		sessions = m.node
+	} else {
+		sessions = session.NewManager(m.db, sc)
+	}
 	cfg := m.Config
 	cfg.Logger = m.logger
 	// Public client ids are derived with this key: kept in the database so
@@ -463,7 +502,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.errc <- err
 		}
 	}(m.http, m.ln)
-	m.logger.Info("tandem serving: open "+m.URL()+"/ in a browser", "addr", m.ln.Addr().String(), "data", m.DataDir)
+	if m.Store != "" {
+		m.logger.Info("tandem serving: open "+m.URL()+"/ in a browser", "addr", m.ln.Addr().String(), "store", "postgres", "nats", m.NATS != "", "process", m.node.ID())
+	} else {
+		m.logger.Info("tandem serving: open "+m.URL()+"/ in a browser", "addr", m.ln.Addr().String(), "data", m.DataDir)
+	}
 	if m.Config.PublicURL == "" && !m.loopback() {
 		m.logger.Warn("listening beyond this machine without -public-url: only loopback Host names are served; set -public-url to the address people open")
 	}
@@ -511,7 +554,7 @@ func (m *Main) loopback() bool {
 
 // purgeTrash deletes for good, now and every hour, the documents whose
 // time in the trash is over.
-func (m *Main) purgeTrash(db *store.DB) {
+func (m *Main) purgeTrash(db database) {
 	defer close(m.purgeDone)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -557,8 +600,10 @@ func (m *Main) URL() string {
 //     which are hijacked connections);
 //  2. server.Close: the hubs commit what they hold, save snapshots and
 //     close their peers with 1001 (going away); it waits for the sockets;
-//  3. the database closes;
-//  4. the data folder's lock is released.
+//  3. with -store: the cluster node stops renewing (the hubs released
+//     their leases as they stopped) and the NATS connection closes;
+//  4. the database closes;
+//  5. the data folder's lock is released.
 //
 // It closes only what Run opened, so it also cleans up after a failed Run.
 func (m *Main) Close() error {
@@ -590,6 +635,12 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if m.node != nil {
+		m.node.Close()
+	}
+	if m.nc != nil {
+		m.nc.Close()
+	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
@@ -604,6 +655,63 @@ func (m *Main) Close() error {
 		m.logger.Info("tandem stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// openStore opens the database: SQLite in DataDir (locked for this
+// process), or PostgreSQL at Store and, with NATS, the NATS connection.
+func (m *Main) openStore(ctx context.Context) error {
+	if m.Store != "" {
+		db, err := postgres.Open(ctx, m.Store)
+		if err != nil {
+			return err
+		}
+		m.db = db
+		if m.NATS != "" {
+			m.nc, err = nats.Connect(m.NATS,
+				nats.Name("tandem"),
+				nats.MaxReconnects(-1), // for ever: relays come back when NATS does
+				nats.ReconnectWait(250*time.Millisecond),
+				nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { m.logger.Warn("nats disconnected", "err", err) }),
+				nats.ReconnectHandler(func(*nats.Conn) { m.logger.Info("nats reconnected") }),
+				nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { m.logger.Warn("nats", "err", err) }),
+			)
+			if err != nil {
+				return fmt.Errorf("nats %s: %w", redactURL(m.NATS), err)
+			}
+		}
+		return nil
+	}
+	// Two processes on one SQLite database would each run a hub for the
+	// same document and conflict at every revision: refuse to start
+	// instead.
+	var err error
+	m.lock, err = store.LockDir(m.DataDir)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		return fmt.Errorf("%w; stop it or choose another -data", err)
+	}
+	if err != nil {
+		return err
+	}
+	durability, err := store.ParseDurability(m.Durability)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenWith(ctx, filepath.Join(m.DataDir, "tandem.db"), store.Options{Durability: durability})
+	if err != nil {
+		return err
+	}
+	m.db = db
+	return nil
+}
+
+// redactURL hides a URL's password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // runBackup is "tandem backup [-data DIR] FILE": a consistent copy of the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need first:
-# Debian's PostgreSQL (for the store's tests), Chromium, nginx and openssl
+# Debian's PostgreSQL (for the store's tests) and nats-server (for the
+# cluster tests), Chromium, nginx and openssl
 # (for the browser tests), the Noto CJK and colour emoji fonts (so that
 # screenshots show every script) and the npm packages.
 # Usage: ./test.sh            everything
@@ -36,14 +37,18 @@ if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 
-step "go test -race (with a throwaway PostgreSQL, installed if missing)"
-# internal/pgtest runs Debian's postgres binaries; the store's PostgreSQL
-# tests must run here, not skip.
-if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
-  echo "installing with apt-get: postgresql"
-  apt_install postgresql
+step "go test -race (with a throwaway PostgreSQL and nats-server, installed if missing)"
+# internal/pgtest runs Debian's postgres binaries and internal/natstest
+# Debian's nats-server; the PostgreSQL and cluster tests must run here, not
+# skip.
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing with apt-get: ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
-export TANDEM_REQUIRE_POSTGRES=1
+export TANDEM_REQUIRE_POSTGRES=1 TANDEM_REQUIRE_NATS=1
 go test -race -count=1 ./...
 
 step "fuzz (bounded)"

@@ -21,6 +21,7 @@ const (
 	evDeleted
 	evShutdown
 	evEdit
+	evLeaseLost
 )
 
 type event struct {
@@ -39,6 +40,10 @@ type rareEvent struct {
 	join JoinRequest
 	// handled is closed once the hub has taken a join (evJoin only).
 	handled chan struct{}
+	// refused, for a join, is where the hub puts a *NotOwnerError (before
+	// closing handled) when another process runs the document: the peer
+	// was told nothing and Manager.Join returns it.
+	refused *error
 	// evFetched: the answer to a Fetch.
 	fetch   Fetch
 	entries []oplog.Entry
@@ -91,6 +96,10 @@ type hub struct {
 	// ends a gathering wait (see gather).
 	lastOps time.Time
 	gatherT *time.Timer
+	// lease is the document's lease (Config.Leases), taken before the
+	// load and released when run returns; leaseGone: it was lost.
+	lease     Lease
+	leaseGone bool
 }
 
 func newHub(m *Manager, doc string) *hub {
@@ -124,6 +133,11 @@ func (h *hub) storeCtx() (context.Context, context.CancelFunc) {
 // document is deleted, the manager shuts down, or the store fails.
 func (h *hub) run() {
 	defer close(h.done)
+	defer func() {
+		if h.lease != nil {
+			h.lease.Release()
+		}
+	}()
 	h.m.cfg.Logger.Debug("hub started", "doc", h.doc)
 	defer h.m.cfg.Logger.Debug("hub stopped", "doc", h.doc)
 	defer func() {
@@ -144,6 +158,8 @@ func (h *hub) run() {
 		case ev := <-h.inbox:
 			batch = append(batch, ev)
 		case <-h.tick: // presence relays are due
+		case <-h.leaseLost():
+			batch = append(batch, event{kind: evLeaseLost})
 		}
 		batch = h.gather(batch)
 		if h.core != nil {
@@ -176,6 +192,15 @@ func (h *hub) run() {
 			return
 		}
 	}
+}
+
+// leaseLost returns the lease's Lost channel, or nil (never ready) when
+// the hub holds no lease.
+func (h *hub) leaseLost() <-chan struct{} {
+	if h.lease == nil || h.leaseGone {
+		return nil
+	}
+	return h.lease.Lost()
 }
 
 // busyWithin: a document whose last batch of ops started this recently is
@@ -263,6 +288,11 @@ func (h *hub) handle(ev event) bool {
 		defer close(ev.rare.handled)
 		if h.core == nil {
 			if err := h.load(); err != nil {
+				var no *NotOwnerError
+				if errors.As(err, &no) && ev.rare.refused != nil {
+					*ev.rare.refused = err
+					return h.m.release(h)
+				}
 				h.refuseJoin(ev.conn, err)
 				return false
 			}
@@ -291,7 +321,8 @@ func (h *hub) handle(ev event) bool {
 	case evEdit:
 		if h.core == nil {
 			if err := h.load(); err != nil {
-				if !errors.Is(err, oplog.ErrNotFound) {
+				var no *NotOwnerError
+				if !errors.Is(err, oplog.ErrNotFound) && !errors.As(err, &no) {
 					h.m.cfg.Logger.Error("edit", "doc", h.doc, "err", err)
 				}
 				ev.rare.reply <- EditResult{ID: ev.rare.editID, Err: err}
@@ -308,6 +339,16 @@ func (h *hub) handle(ev event) bool {
 			h.core.CloseAll(wire.CodeNotFound, "the document was deleted", wire.CloseNotFound)
 		}
 		return true
+	case evLeaseLost:
+		// Another process may own the document now: stop at once,
+		// without writing, and send everyone to catch up wherever it runs.
+		h.leaseGone = true
+		h.m.detach(h)
+		h.m.cfg.Logger.Warn("lease lost: closing the document's peers", "doc", h.doc)
+		if h.core != nil {
+			h.core.CloseAll("", "the document moved to another server: catch up", wire.CloseTooSlow)
+		}
+		return true
 	case evShutdown:
 		h.m.detach(h)
 		if h.core != nil {
@@ -320,9 +361,23 @@ func (h *hub) handle(ev event) bool {
 
 // load builds the Core from the store: the latest snapshot, the log after
 // it, and the highest seq of every client.
-func (h *hub) load() error {
+func (h *hub) load() (err error) {
 	ctx, cancel := h.storeCtx()
 	defer cancel()
+	if h.m.cfg.Leases != nil && h.lease == nil {
+		// The lease first: what is read next is then the latest, and no
+		// other process writes after it.
+		if h.lease, err = h.m.cfg.Leases.Acquire(ctx, h.doc); err != nil {
+			h.lease = nil
+			return err
+		}
+		defer func() {
+			if err != nil {
+				h.lease.Release()
+				h.lease = nil
+			}
+		}()
+	}
 	rev, text, err := h.m.store.Snapshot(ctx, h.doc)
 	if err != nil {
 		return err
@@ -366,6 +421,10 @@ func (h *hub) advance() bool {
 	for first := true; first || h.core.HasReady(); first = false {
 		rd := h.core.Ready()
 		if len(rd.Entries) > 0 {
+			if h.lease != nil && !h.lease.Held() {
+				h.storeFailed(ErrLeaseLost)
+				return false
+			}
 			ctx, cancel := h.storeCtx()
 			start := h.m.cfg.Now()
 			err := h.m.store.Append(ctx, h.doc, rd.Entries)
@@ -572,7 +631,7 @@ func (h *hub) armWake(t time.Time) {
 
 // stop saves a snapshot if enough ops accumulated since the last one.
 func (h *hub) stop() {
-	if h.core == nil || h.deleted {
+	if h.core == nil || h.deleted || h.leaseGone {
 		return
 	}
 	if s := h.core.StopSnapshot(); s != nil {
@@ -590,7 +649,7 @@ func (h *hub) storeFailed(err error) {
 	switch {
 	case errors.Is(err, oplog.ErrNotFound):
 		code, msg, closeCode = wire.CodeNotFound, "the document was deleted", wire.CloseNotFound
-	case errors.Is(err, oplog.ErrConflict):
+	case errors.Is(err, oplog.ErrConflict), errors.Is(err, ErrLeaseLost):
 		h.m.cfg.Logger.Warn("revision conflict: reloading", "doc", h.doc, "err", err)
 		code, msg, closeCode = "", "document changed elsewhere: catch up", wire.CloseTooSlow
 	default:

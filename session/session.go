@@ -116,6 +116,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests may replace it.
 	Now func() time.Time
+	// Leases, if set, makes each hub hold its document's lease while it
+	// runs (several processes on one store; see Leases). Nil: every
+	// document runs here.
+	Leases Leases
 }
 
 func (c *Config) setDefaults() {
@@ -249,7 +253,8 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*C
 		m.mu.Unlock()
 		c := &Conn{hub: h, peer: p, client: j.Client, name: j.Name, color: j.Color, id: id}
 		handled := make(chan struct{})
-		h.send(event{kind: evJoin, conn: c, rare: &rareEvent{join: j, handled: handled}})
+		var refused error // set by the hub before it closes handled
+		h.send(event{kind: evJoin, conn: c, rare: &rareEvent{join: j, handled: handled, refused: &refused}})
 		select {
 		case <-handled:
 		case <-h.done:
@@ -258,6 +263,9 @@ func (m *Manager) Join(doc string, p Peer, msg *wire.Message, rights Rights) (*C
 			default:
 				continue
 			}
+		}
+		if refused != nil {
+			return nil, refused // another process runs the document
 		}
 		m.joins.Add(1)
 		m.gen.Add(1)
@@ -410,9 +418,11 @@ func (m *Manager) detach(h *hub) {
 }
 
 // Conn is one joined peer's handle on its hub. Its methods queue a message
-// for the hub and return; answers go through the Peer.
+// for the hub and return; answers go through the Peer. A relayed Conn
+// (RelayConn) hands them to its Forwarder instead.
 type Conn struct {
 	hub         *hub
+	fwd         Forwarder
 	peer        Peer
 	client      string
 	name, color string
@@ -429,13 +439,29 @@ func (c *Conn) Color() string { return c.color }
 
 // Op submits an op message.
 func (c *Conn) Op(s Submit) {
+	if c.fwd != nil {
+		c.fwd.Op(s)
+		return
+	}
 	c.hub.send(event{kind: evOp, conn: c, submit: s, at: c.hub.m.cfg.Now()})
 }
 
 // Presence submits a presence message.
-func (c *Conn) Presence(cur Cursor) { c.hub.send(event{kind: evCursor, conn: c, cursor: cur}) }
+func (c *Conn) Presence(cur Cursor) {
+	if c.fwd != nil {
+		c.fwd.Presence(cur)
+		return
+	}
+	c.hub.send(event{kind: evCursor, conn: c, cursor: cur})
+}
 
 // Leave tells the hub the peer disconnected. Later calls do nothing.
 func (c *Conn) Leave() {
-	c.once.Do(func() { c.hub.send(event{kind: evLeave, conn: c}) })
+	c.once.Do(func() {
+		if c.fwd != nil {
+			c.fwd.Leave()
+			return
+		}
+		c.hub.send(event{kind: evLeave, conn: c})
+	})
 }

@@ -404,7 +404,10 @@ func (t *typist) typeOn(c *client.Client, rng *rand.Rand, rate float64, start, d
 			}
 			t.mu.Unlock()
 		}
-		time.Sleep(time.Millisecond)
+		// Until the next keystroke is due (at least 1 ms: fast typists
+		// type several per wake-up); a slow typist must not poll.
+		next := start.Add(time.Duration(float64(t.typed+1) / rate * float64(time.Second)))
+		time.Sleep(max(time.Millisecond, time.Until(next)))
 	}
 }
 
