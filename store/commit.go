@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/tandem-editor/tandem/oplog"
 	"github.com/tandem-editor/tandem/ot"
@@ -36,7 +38,7 @@ import (
 // whole length, and keeps its requests' ops in memory until it commits. A
 // single request larger than maxBatchBytes still commits, alone.
 const (
-	maxBatch      = 256
+	maxBatch      = 1024
 	maxBatchBytes = 4 << 20
 )
 
@@ -99,6 +101,8 @@ type committer struct {
 	hold         func(queued int) bool
 	onBatch      func(n int)
 	beforeCommit func(tx *sql.Tx) error
+	// onTogether is told whether a batch was written together.
+	onTogether func(ok bool)
 }
 
 func newCommitter() *committer {
@@ -259,6 +263,14 @@ func (db *DB) commitBatch(batch []*appendReq) {
 		db.commit(tx, failAll)
 		return
 	}
+	together := db.appendTogether(ctx, tx, batch, errs, own)
+	if c.onTogether != nil {
+		c.onTogether(together)
+	}
+	if together {
+		db.commit(tx, failAll)
+		return
+	}
 	for i, r := range batch {
 		if own[i] {
 			continue
@@ -357,27 +369,13 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	if err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, err)
 	}
-	for i, e := range entries {
-		if want := cur + 1 + i; e.Rev != want {
-			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
-				doc, e.Rev, want, cur, oplog.ErrConflict)
-		}
+	sizes, err := r.check(cur, size)
+	if err != nil {
+		return err
 	}
 	now := db.now()
 	for i, e := range entries {
-		if base := e.Op.BaseLen(); base != size {
-			return fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
-				doc, e.Rev, base, size, ot.ErrBaseLength)
-		}
-		size += e.Op.TargetLen() - e.Op.BaseLen()
-		if i == len(r.ops) {
-			return fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, r.encErr)
-		}
-		t := e.Time
-		if t.IsZero() {
-			t = now
-		}
-		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author, insertAuthors(e.Inserts)); err != nil {
+		if _, err := st.insert.ExecContext(ctx, doc, e.Rev, r.ops[i], e.Client, e.Seq, entryTime(e, now), sizes[i], e.Author, insertAuthors(e.Inserts)); err != nil {
 			if isConstraint(err) {
 				return fmt.Errorf("store: append doc %s rev %d (client %s seq %d): %v: %w",
 					doc, e.Rev, e.Client, e.Seq, err, oplog.ErrConflict)
@@ -386,7 +384,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		}
 	}
 	last := entries[len(entries)-1].Rev
-	if _, err := st.update.ExecContext(ctx, last, size, now.UnixNano(), doc); err != nil {
+	if _, err := st.update.ExecContext(ctx, last, sizes[len(sizes)-1], now.UnixNano(), doc); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
 	}
 	for client, seq := range highestSeqs(entries) {
@@ -395,6 +393,170 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 		}
 	}
 	return nil
+}
+
+// check checks a request against its document's current revision and
+// size, and returns the text's length after each of its entries.
+func (r *appendReq) check(cur, size int) ([]int, error) {
+	doc, entries := r.doc, r.entries
+	for i, e := range entries {
+		if want := cur + 1 + i; e.Rev != want {
+			return nil, fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
+				doc, e.Rev, want, cur, oplog.ErrConflict)
+		}
+	}
+	sizes := make([]int, len(entries))
+	for i, e := range entries {
+		if base := e.Op.BaseLen(); base != size {
+			return nil, fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
+				doc, e.Rev, base, size, ot.ErrBaseLength)
+		}
+		size += e.Op.TargetLen() - e.Op.BaseLen()
+		if i == len(r.ops) {
+			return nil, fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, r.encErr)
+		}
+		sizes[i] = size
+	}
+	return sizes, nil
+}
+
+// entryTime is when an entry was made, in the ops table's unit.
+func entryTime(e oplog.Entry, now time.Time) int64 {
+	if e.Time.IsZero() {
+		return now.UnixNano()
+	}
+	return e.Time.UnixNano()
+}
+
+// Writing a batch together.
+//
+// A batch from many documents costs, request by request, a savepoint, a
+// read of the document's row, an insert per entry, an update and an upsert:
+// a few tens of microseconds each in SQLite, paid once per document per
+// commit. appendTogether writes the whole batch in a handful of
+// statements instead: one read of every document's row, then multi-row
+// inserts and updates. The checks that can fail are made in Go first, so a
+// refused request gets its own error and the others go on. A failure
+// inside the statements (a duplicate (client, seq), say, which only the
+// index sees) rolls the attempt back, and the batch is written request by
+// request, as before, so that only the guilty request fails.
+
+// togetherRows bounds the rows of one multi-row statement (SQLite allows
+// 32,766 parameters; an ops row has 9).
+const togetherRows = 400
+
+// appendTogether writes the live requests of batch in a few statements
+// inside tx, and reports whether it did. Requests it refuses get their
+// error in errs and own. When it reports false nothing of the attempt is
+// written and the caller writes the batch request by request.
+func (db *DB) appendTogether(ctx context.Context, tx *sql.Tx, batch []*appendReq, errs []error, own []bool) bool {
+	at := make(map[string]int, len(batch))
+	var ids []any
+	for i, r := range batch {
+		if own[i] {
+			continue
+		}
+		if _, dup := at[r.doc]; dup {
+			return false // two requests for one document: one after the other
+		}
+		at[r.doc] = i
+		ids = append(ids, r.doc)
+	}
+	type head struct{ rev, size int }
+	heads := make(map[string]head, len(ids))
+	for lo := 0; lo < len(ids); lo += togetherRows {
+		chunk := ids[lo:min(lo+togetherRows, len(ids))]
+		rows, err := tx.QueryContext(ctx, `SELECT id, rev, size FROM documents WHERE deleted IS NULL AND id IN (`+placeholders(len(chunk), 1)+`)`, chunk...)
+		if err != nil {
+			return false
+		}
+		for rows.Next() {
+			var id string
+			var h head
+			if err := rows.Scan(&id, &h.rev, &h.size); err != nil {
+				rows.Close()
+				return false
+			}
+			heads[id] = h
+		}
+		if err := rows.Close(); err != nil {
+			return false
+		}
+	}
+	now := db.now()
+	var opRows, docRows, seqRows []any
+	refused := make(map[int]bool)
+	for i, r := range batch {
+		if own[i] {
+			continue
+		}
+		h, ok := heads[r.doc]
+		if !ok {
+			errs[i], own[i], refused[i] = fmt.Errorf("store: append doc %s rev %d: %w", r.doc, r.entries[0].Rev, oplog.ErrNotFound), true, true
+			continue
+		}
+		sizes, err := r.check(h.rev, h.size)
+		if err != nil {
+			errs[i], own[i], refused[i] = err, true, true
+			continue
+		}
+		for k, e := range r.entries {
+			opRows = append(opRows, r.doc, e.Rev, r.ops[k], e.Client, e.Seq, entryTime(e, now), sizes[k], e.Author, insertAuthors(e.Inserts))
+		}
+		docRows = append(docRows, r.doc, r.entries[len(r.entries)-1].Rev, sizes[len(sizes)-1], now.UnixNano())
+		for client, seq := range highestSeqs(r.entries) {
+			seqRows = append(seqRows, r.doc, client, seq)
+		}
+	}
+	// forget hands the whole batch back to the request-by-request path,
+	// which checks the refused requests again.
+	forget := func() bool {
+		for i := range refused {
+			errs[i], own[i] = nil, false
+		}
+		return false
+	}
+	undo := func() bool {
+		tx.ExecContext(ctx, `ROLLBACK TO together`)
+		tx.ExecContext(ctx, `RELEASE together`)
+		return forget()
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT together`); err != nil {
+		return forget()
+	}
+	if !execRows(ctx, tx, `INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author, insert_authors) VALUES `, opRows, 9, "") ||
+		!execRows(ctx, tx, `UPDATE documents SET rev = v.column2, size = v.column3, updated = v.column4 FROM (VALUES `, docRows, 4,
+			`) AS v WHERE documents.id = v.column1`) ||
+		!execRows(ctx, tx, `INSERT INTO client_seqs (doc, client, seq) VALUES `, seqRows, 3,
+			` ON CONFLICT (doc, client) DO UPDATE SET seq = max(seq, excluded.seq)`) {
+		return undo()
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE together`); err != nil {
+		return undo()
+	}
+	return true
+}
+
+// execRows runs prefix, rows of width values each as "(?, …), (?, …)",
+// and suffix, in statements of at most togetherRows rows.
+func execRows(ctx context.Context, tx *sql.Tx, prefix string, args []any, width int, suffix string) bool {
+	for lo := 0; lo < len(args); lo += togetherRows * width {
+		chunk := args[lo:min(lo+togetherRows*width, len(args))]
+		if _, err := tx.ExecContext(ctx, prefix+placeholders(len(chunk)/width, width)+suffix, chunk...); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// placeholders returns n groups of width question marks: "(?, ?), (?, ?)"
+// (for width 1 without the parentheses: "?, ?").
+func placeholders(n, width int) string {
+	group := "?"
+	if width > 1 {
+		group = "(" + strings.Repeat("?, ", width-1) + "?)"
+	}
+	return strings.Repeat(group+", ", n-1) + group
 }
 
 // upsertSeq records a client's highest seq in a document.

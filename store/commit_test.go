@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -483,4 +484,125 @@ func BenchmarkAppendParallel(b *testing.B) {
 			rev++
 		}
 	})
+}
+
+// TestAppendTogether runs batches of requests for distinct documents,
+// which are written in a few multi-row statements: refusals found by the
+// checks are each request's own, and a refusal only the database sees (a
+// repeated (client, seq)) sends the batch back to the request-by-request
+// path, where it is that request's own too.
+func TestAppendTogether(t *testing.T) {
+	ctx := context.Background()
+	one := func(rev int, op ot.Op, client string, seq int) oplog.Entry {
+		return oplog.Entry{Rev: rev, Op: op, Client: client, Seq: seq, Time: base}
+	}
+	// Entries does not read authors back; Authorship shows them kept.
+	authored := func(e oplog.Entry) oplog.Entry { e.Author = "au"; return e }
+	for _, tc := range []struct {
+		name         string
+		seqRepeated  bool // one request repeats a (client, seq) already logged
+		wantTogether bool
+	}{
+		{"checks only", false, true},
+		{"a refusal in the statements", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := openTest(t)
+			var docs []Doc
+			for i := range 6 {
+				docs = append(docs, mustCreate(t, db, fmt.Sprint("d", i)))
+			}
+			// d4 already holds client c4's seq 1.
+			if err := db.Append(ctx, docs[4].ID, []oplog.Entry{one(1, insertAt(0, 0, "x"), "c4", 1)}); err != nil {
+				t.Fatal(err)
+			}
+			var together []bool
+			db.c.mu.Lock()
+			db.c.onTogether = func(ok bool) { together = append(together, ok) }
+			db.c.mu.Unlock()
+			d4 := []oplog.Entry{one(2, insertAt(1, 1, "y"), "c4", 2)}
+			if tc.seqRepeated {
+				d4[0].Seq = 1
+			}
+			reqs := []struct {
+				doc  string
+				es   []oplog.Entry
+				want error
+			}{
+				{docs[0].ID, []oplog.Entry{authored(one(1, insertAt(0, 0, "a"), "c0", 1)), authored(one(2, insertAt(1, 1, "b"), "c0", 2))}, nil},
+				{docs[1].ID, []oplog.Entry{one(2, insertAt(0, 0, "z"), "c1", 1)}, oplog.ErrConflict},
+				{"no-such-doc", []oplog.Entry{one(1, insertAt(0, 0, "z"), "c", 1)}, oplog.ErrNotFound},
+				{docs[2].ID, []oplog.Entry{one(1, insertAt(3, 0, "z"), "c2", 1)}, ot.ErrBaseLength},
+				{docs[3].ID, []oplog.Entry{one(1, insertAt(0, 0, "ok"), "c3", 7), one(2, insertAt(2, 2, "!"), "c3b", 1)}, nil},
+				{docs[4].ID, d4, nil},
+			}
+			if tc.seqRepeated {
+				reqs[5].want = oplog.ErrConflict
+			}
+			g := holdUntil(db, len(reqs))
+			results := make([]<-chan error, len(reqs))
+			for i, r := range reqs {
+				results[i] = appendAsync(ctx, db, r.doc, r.es)
+				g.waitQueued(t, i+1)
+			}
+			for i, r := range reqs {
+				err := <-results[i]
+				if (r.want == nil) != (err == nil) || (r.want != nil && !errors.Is(err, r.want)) {
+					t.Errorf("request %d: Append = %v; want %v", i, err, r.want)
+				}
+			}
+			if len(together) != 1 || together[0] != tc.wantTogether {
+				t.Fatalf("written together: %v; want [%v]", together, tc.wantTogether)
+			}
+			for i, r := range reqs {
+				if r.want != nil || r.doc == "no-such-doc" {
+					continue
+				}
+				got, err := db.Entries(ctx, r.doc, r.es[0].Rev, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := slices.Clone(r.es)
+				for k := range want {
+					want[k].Author = ""
+				}
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("request %d's log (-want +got):\n%s", i, diff)
+				}
+				d, err := db.GetDoc(ctx, r.doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if last := r.es[len(r.es)-1]; d.Rev != last.Rev {
+					t.Errorf("request %d: document at rev %d; want %d", i, d.Rev, last.Rev)
+				}
+			}
+			spans, err := db.Authorship(ctx, docs[0].ID, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(spans, []oplog.Span{{Len: 2, Author: "au"}}) {
+				t.Errorf("authorship of d0 = %v; want 2 units by au", spans)
+			}
+			// The highest seqs moved with the logs, and the refused left
+			// nothing.
+			seqs, err := db.Seqs(ctx, docs[3].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(seqs, map[string]int{"c3": 7, "c3b": 1}) {
+				t.Errorf("seqs of d3 = %v; want c3:7 c3b:1", seqs)
+			}
+			for _, d := range []Doc{docs[1], docs[2]} {
+				if got, _ := db.GetDoc(ctx, d.ID); got.Rev != 0 {
+					t.Errorf("refused document %s moved to rev %d", d.Title, got.Rev)
+				}
+			}
+			if tc.seqRepeated {
+				if got, _ := db.GetDoc(ctx, docs[4].ID); got.Rev != 1 {
+					t.Errorf("d4 at rev %d after its refused request; want 1", got.Rev)
+				}
+			}
+		})
+	}
 }
