@@ -241,7 +241,9 @@ func TestManyClientsConvergeOverRealSockets(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s := startServer(t, "", session.Config{})
+	// As tandem runs: a busy document waits 1 ms for company before it
+	// commits (server/ws_test.go's convergence test runs without the wait).
+	s := startServer(t, "", session.Config{BatchWait: time.Millisecond})
 	id := createDoc(t, s.ts.URL)
 
 	const clients, edits = 10, 200
