@@ -552,3 +552,104 @@ func TestClusterNATSRestartLosesNothing(t *testing.T) {
 	}
 	c.settle(t, ctx, eds, c.procs[2])
 }
+
+// TestClusterDocumentEventsCrossProcesses: a rename made through one
+// process reaches another process's live document list, and a link
+// reissued through one process closes the sockets that came with the old
+// link on every process.
+func TestClusterDocumentEventsCrossProcesses(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := c.dial(t, ctx, c.procs[0], "ann") // the owner's process
+	if err := a.c.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := c.dial(t, ctx, c.procs[1], "bob") // relayed
+	if err := b.c.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A live list on the third process.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.procs[2].base()+"/api/events?keys="+c.doc.key(), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := make(chan string, 64)
+	go func() { // ends when the stream does (the test's context)
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// The stream's first event, with the title as it was.
+	for first := ""; !strings.HasPrefix(first, "data:"); {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			first = l
+		case <-ctx.Done():
+			t.Fatal("no first event")
+		}
+		if strings.HasPrefix(first, "data:") && !strings.Contains(first, `"title":"cluster"`) {
+			t.Fatalf("first event %s; want the title cluster", first)
+		}
+	}
+	patch, _ := http.NewRequest(http.MethodPatch, c.procs[0].base()+"/api/docs/"+c.doc.key(), strings.NewReader(`{"title":"renamed elsewhere"}`))
+	patch.Header.Set("Content-Type", "application/json")
+	pres, err := http.DefaultClient.Do(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pres.Body.Close()
+	if pres.StatusCode != http.StatusOK {
+		t.Fatalf("rename: %s", pres.Status)
+	}
+	deadline := time.After(5 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			seen = strings.HasPrefix(l, "data:") && strings.Contains(l, "renamed elsewhere")
+		case <-deadline:
+			t.Fatal("the third process's live list did not show the rename made on the first within 5 s")
+		}
+	}
+
+	// Reissue the edit link through the first process: bob, relayed by the
+	// second, came with the old one.
+	rres, err := http.Post(c.procs[0].base()+"/api/docs/"+c.doc.key()+"/links", "application/json", strings.NewReader(`{"reissue":"edit"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rres.Body.Close()
+	if rres.StatusCode != http.StatusOK {
+		t.Fatalf("reissue: %s", rres.Status)
+	}
+	for b.c.Err() == nil {
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("bob's socket on another process stayed open on the revoked link")
+		}
+	}
+	if err := b.c.Err(); !strings.Contains(err.Error(), "4003") && !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("bob stopped with %v; want the link revoked (4003)", err)
+	}
+	if a.c.Err() == nil {
+		// ann came with the old link too, on the process that reissued it.
+		for a.c.Err() == nil && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if a.c.Err() == nil {
+		t.Fatal("ann's socket stayed open on the revoked link")
+	}
+}

@@ -444,6 +444,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if m.node != nil {
+		// Renames, deletions and reissued links made on other processes.
+		m.node.OnEvent(m.server.Remote)
+	}
 	var tlsCfg *tls.Config
 	if m.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)

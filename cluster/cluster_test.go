@@ -23,7 +23,9 @@ import (
 // SQLite store and an in-memory LeaseStore, and break the path between
 // them on purpose: a lost message, a silent owner.
 
-const testPeriod = 600 * time.Millisecond
+// testPeriod is short, for quick tests, but several heartbeats long even
+// when the race detector and a busy machine slow a 1.5 MB message down.
+const testPeriod = 1500 * time.Millisecond
 
 // memLeases is a LeaseStore in memory, by this process's clock.
 type memLeases struct {

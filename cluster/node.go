@@ -68,6 +68,8 @@ type Node struct {
 	nextConn atomic.Uint64
 	gen      atomic.Uint64
 	peerSub  *nats.Subscription
+	eventSub *nats.Subscription
+	onEvent  atomic.Pointer[func(doc, revokedToken string)]
 
 	stop chan struct{}
 	done chan struct{}
@@ -106,6 +108,9 @@ func (n *Node) Start(m *session.Manager) error {
 			return fmt.Errorf("cluster: subscribe: %w", err)
 		}
 		n.peerSub = sub
+		if n.eventSub, err = n.nc.Subscribe(eventsSubject, n.eventMsg); err != nil {
+			return fmt.Errorf("cluster: subscribe: %w", err)
+		}
 		if err := n.nc.FlushTimeout(5 * time.Second); err != nil {
 			return fmt.Errorf("cluster: nats: %w", err)
 		}
@@ -127,21 +132,30 @@ func (n *Node) Close() {
 	if n.peerSub != nil {
 		n.peerSub.Unsubscribe()
 	}
+	if n.eventSub != nil {
+		n.eventSub.Unsubscribe()
+	}
 }
 
-// loop renews the leases and sends heartbeats every third of a period.
+// loop renews the leases and sends heartbeats every third of a period,
+// and gossips the generation (events.go).
 func (n *Node) loop() {
 	defer close(n.done)
 	t := time.NewTicker(n.cfg.Period / 3)
 	defer t.Stop()
+	g := time.NewTicker(gossipEvery)
+	defer g.Stop()
+	var gen uint64
 	for {
 		select {
 		case <-n.stop:
 			return
+		case <-g.C:
+			n.gossip(&gen)
 		case <-t.C:
+			n.renew()
+			n.beat()
 		}
-		n.renew()
-		n.beat()
 	}
 }
 

@@ -510,7 +510,7 @@ func (s *Server) renameDoc(c echo.Context) error {
 		return err
 	}
 	a.doc = d
-	s.changed()
+	s.docChanged(d.ID, "")
 	return c.JSON(http.StatusOK, withAccess(a))
 }
 
@@ -540,7 +540,7 @@ func (s *Server) deleteDoc(c echo.Context) error {
 		s.log.Info("document moved to the trash", "doc", id)
 	}
 	s.sessions.Deleted(id)
-	s.changed()
+	s.docChanged(id, "")
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -621,8 +621,7 @@ func (s *Server) reissueLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.revoke(d.ID, old)
-	s.changed()
+	s.docChanged(d.ID, old)
 	s.log.Info("link reissued", "doc", d.ID, "link", which)
 	a.doc = d
 	return c.JSON(http.StatusOK, map[string]*linksJSON{"links": linksFor(a)})

@@ -77,6 +77,16 @@ type Sessions interface {
 	Shutdown(ctx context.Context) error
 }
 
+// Announcer is implemented by Sessions that span several processes
+// (cluster.Node): the server tells it of the changes to documents made
+// through this process that the session manager does not see (renamed,
+// moved to or out of the trash, a link reissued, with the token that no
+// longer opens the document), so that the other processes' sockets and
+// event streams learn of them (Server.Remote is their side).
+type Announcer interface {
+	Announce(doc, revokedToken string)
+}
+
 // Deps are a Server's collaborators. The caller owns them: it closes the
 // store after Server.Close (which shuts Sessions down).
 type Deps struct {

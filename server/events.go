@@ -44,6 +44,30 @@ type docEvent struct {
 // (renamed, deleted, undeleted, links reissued).
 func (s *Server) changed() { s.gen.Add(1) }
 
+// docChanged notes such a change to doc, made here, and tells the other
+// processes (if the sessions span several; see Announcer). revokedToken,
+// if not "", no longer opens the document: the sockets that came with it
+// are closed, here and there.
+func (s *Server) docChanged(doc, revokedToken string) {
+	if revokedToken != "" {
+		s.revoke(doc, revokedToken)
+	}
+	s.changed()
+	if a, ok := s.sessions.(Announcer); ok {
+		a.Announce(doc, revokedToken)
+	}
+}
+
+// Remote applies a change that another process made to doc (see
+// Announcer): its sockets that came with revokedToken (if not "") are
+// closed with link_revoked, and the event streams look again.
+func (s *Server) Remote(doc, revokedToken string) {
+	if revokedToken != "" {
+		s.revoke(doc, revokedToken)
+	}
+	s.changed()
+}
+
 func (s *Server) generation() uint64 { return s.gen.Load() + s.sessions.Generation() }
 
 // GET /api/events?keys=… -> text/event-stream of doc events

@@ -658,7 +658,7 @@ func (s *Server) undeleteDoc(c echo.Context) error {
 		return err
 	}
 	s.log.Info("document undeleted", "doc", d.ID)
-	s.changed()
+	s.docChanged(d.ID, "")
 	a.doc = d
 	return c.JSON(http.StatusOK, withAccess(a))
 }
