@@ -53,7 +53,7 @@ import (
 
 func main() {
 	var (
-		base     = flag.String("url", "http://127.0.0.1:8080", "server base URL (loopback only)")
+		base     = flag.String("url", "http://127.0.0.1:8080", "server base URL (loopback only); several, comma-separated, spread the editors over them in turn (processes of one cluster)")
 		docs     = flag.Int("docs", 10, "documents to create")
 		editors  = flag.Int("editors", 5, "editors per document")
 		duration = flag.Duration("duration", 10*time.Second, "how long to type (at most 5m)")
@@ -85,14 +85,21 @@ func main() {
 	}
 }
 
-func run(base string, docs, editors int, duration, pause time.Duration, seed uint64, atk attack) error {
-	u, err := url.Parse(base)
-	if err != nil {
-		return err
+func run(urls string, docs, editors int, duration, pause time.Duration, seed uint64, atk attack) error {
+	bases := strings.Split(urls, ",")
+	for _, b := range bases {
+		u, err := url.Parse(b)
+		if err != nil {
+			return err
+		}
+		if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+			return fmt.Errorf("refusing to load %s: only loopback addresses may be targeted", u.Host)
+		}
 	}
-	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
-		return fmt.Errorf("refusing to load %s: only loopback addresses may be targeted", u.Host)
-	}
+	// Documents are created, attacked and read back through the first;
+	// editor k of the run connects to bases[k % len(bases)].
+	base := bases[0]
+	var err error
 	if docs < 1 || editors < 1 || docs*editors > 10000 {
 		return errors.New("need 1 <= docs*editors <= 10000")
 	}
@@ -127,7 +134,8 @@ func run(base string, docs, editors int, duration, pause time.Duration, seed uin
 		for j := range editors {
 			ty := &typist{}
 			ts = append(ts, ty)
-			c, err := client.Dial(ctx, client.Config{URL: base, Doc: id, Name: fmt.Sprintf("load %d", j), Logger: quiet, OnAck: ty.acked})
+			at := bases[(len(clients)*editors+j)%len(bases)]
+			c, err := client.Dial(ctx, client.Config{URL: at, Doc: id, Name: fmt.Sprintf("load %d", j), Logger: quiet, OnAck: ty.acked})
 			if err != nil {
 				return fmt.Errorf("connect editor %d of %s: %w", j, id, err)
 			}
