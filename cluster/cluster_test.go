@@ -325,6 +325,25 @@ func TestEditThroughRelay(t *testing.T) {
 	if _, err := p.b.Edit(ctx, p.doc, e); err == nil {
 		t.Fatal("an edit at a future revision was accepted")
 	}
+	// An edit larger than a NATS message (a restore of a large document)
+	// goes in parts.
+	var big session.Edit
+	big.Rev = 1
+	big.Op.Retain(len("restored")).Insert(strings.Repeat("y", 1500<<10))
+	rev, err = p.b.Edit(ctx, p.doc, big)
+	if err != nil || rev != 2 {
+		t.Fatalf("a 1.5 MB edit through b: got rev %d, %v; want 2, nil", rev, err)
+	}
+	eventually(t, "ann sees the large edit", func() bool {
+		pa.mu.Lock()
+		defer pa.mu.Unlock()
+		for _, m := range pa.msgs {
+			if m.Type == wire.TypeOp && m.Rev != nil && *m.Rev == 2 {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestWithoutNATSAnOwnedDocumentIsRefused: with leases but no NATS, a

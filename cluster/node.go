@@ -217,6 +217,10 @@ type owned struct {
 	renewedAt time.Time // when the last successful take or renewal began
 	sub       *nats.Subscription
 	remotes   map[string]*remote // remote peers, by relayed connection id
+	// edits are the server edits arriving in parts, by id; touched only on
+	// the subscription's goroutine.
+	edits      map[string][]byte
+	editsBytes int
 }
 
 type lease struct {
@@ -403,7 +407,7 @@ func (n *Node) Edit(ctx context.Context, doc string, e session.Edit) (int, error
 			return 0, err
 		}
 		env := envelope{K: kEdit, Op: op, Rev: &e.Rev, Author: e.Author, Inserts: e.Inserts}
-		reply, err := n.nc.RequestWithContext(ctx, docSubject(doc), encode(env))
+		reply, err := n.requestEdit(ctx, doc, env)
 		if err == nil {
 			var a answer
 			if err := jsonUnmarshal(reply.Data, &a); err != nil {
@@ -423,6 +427,32 @@ func (n *Node) Edit(ctx context.Context, doc string, e session.Edit) (int, error
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(n.cfg.Period / 20):
+		}
+	}
+}
+
+// requestEdit sends a server edit to the document's owner and waits for
+// its answer. An edit too large for one NATS message goes in parts on the
+// document's subject, named by an id of their own; the last part is the
+// request. One publisher's messages on one subject arrive in order, and
+// the owner handles its subject's messages one at a time, so the owner has
+// the whole edit when the request comes.
+func (n *Node) requestEdit(ctx context.Context, doc string, env envelope) (*nats.Msg, error) {
+	b := encode(env)
+	limit := int(n.nc.MaxPayload()) - 1024
+	if len(b) <= limit {
+		return n.nc.RequestWithContext(ctx, docSubject(doc), b)
+	}
+	id := fmt.Sprintf("%s%s.%d", editPrefix, n.id, n.nextConn.Add(1))
+	size := limit * 3 / 4 // P is base64 in JSON
+	for off := 0; ; off += size {
+		end := min(off+size, len(b))
+		part := encode(envelope{K: kPart, Conn: id, P: b[off:end], More: end < len(b)})
+		if end == len(b) {
+			return n.nc.RequestWithContext(ctx, docSubject(doc), part)
+		}
+		if err := n.nc.Publish(docSubject(doc), part); err != nil {
+			return nil, err
 		}
 	}
 }

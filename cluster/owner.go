@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,13 @@ func (n *Node) ownerMsg(o *owned, msg *nats.Msg) {
 	if err := json.Unmarshal(msg.Data, &env); err != nil {
 		n.log.Error("bad message from a relay", "doc", o.doc, "err", err)
 		return
+	}
+	if env.K == kPart && strings.HasPrefix(env.Conn, editPrefix) {
+		whole, ok := n.editPart(o, &env)
+		if !ok {
+			return
+		}
+		env = *whole // the last part was the request: answered below
 	}
 	switch env.K {
 	case kJoin:
@@ -52,6 +60,34 @@ func (n *Node) ownerMsg(o *owned, msg *nats.Msg) {
 		return
 	}
 	rp.inbound(&env)
+}
+
+// editPart keeps a part of a server edit; with the last, it returns the
+// whole edit. Parts beyond maxEditParts are dropped, all of them: the
+// relay's request then fails, and it tries again.
+func (n *Node) editPart(o *owned, part *envelope) (*envelope, bool) {
+	if o.edits == nil {
+		o.edits = make(map[string][]byte)
+	}
+	buf := o.edits[part.Conn]
+	if o.editsBytes+len(part.P) > maxEditParts {
+		n.log.Warn("server edits in parts over their bound: dropped", "doc", o.doc)
+		o.edits, o.editsBytes = nil, 0
+		return nil, false
+	}
+	o.editsBytes += len(part.P)
+	whole, done, err := reassemble(&buf, part)
+	if !done && err == nil {
+		o.edits[part.Conn] = buf
+		return nil, false
+	}
+	o.editsBytes -= len(o.edits[part.Conn]) + len(part.P)
+	delete(o.edits, part.Conn)
+	if err != nil {
+		n.log.Error("a server edit in parts does not decode", "doc", o.doc, "err", err)
+		return nil, false
+	}
+	return whole, true
 }
 
 // remoteJoin joins a relayed connection to the document's hub, as a remote

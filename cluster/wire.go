@@ -33,6 +33,14 @@ const (
 	kPart = "part"
 )
 
+// editPrefix starts the Conn of a server edit's parts (an id of its own,
+// never a relayed connection's).
+const editPrefix = "edit."
+
+// maxEditParts bounds the bytes of server edits an owner holds in parts
+// for one document (a relay that died mid-edit leaves its parts behind).
+const maxEditParts = 64 << 20
+
 // envelope is every message between processes, as JSON. A connection's
 // messages are numbered in each direction: I from the relay, N from the
 // owner, each from 1 without gaps.
