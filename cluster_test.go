@@ -600,6 +600,20 @@ func TestClusterDocumentEventsCrossProcesses(t *testing.T) {
 			t.Fatalf("first event %s; want the title cluster", first)
 		}
 	}
+	// The third process has nobody in the document, yet its list counts
+	// the two people the owner has (one of them relayed by the second).
+	deadline := time.After(5 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			seen = strings.HasPrefix(l, "data:") && strings.Contains(l, `"editors":2`)
+		case <-deadline:
+			t.Fatal("the third process's live list never counted the two people editing through the others")
+		}
+	}
 	patch, _ := http.NewRequest(http.MethodPatch, c.procs[0].base()+"/api/docs/"+c.doc.key(), strings.NewReader(`{"title":"renamed elsewhere"}`))
 	patch.Header.Set("Content-Type", "application/json")
 	pres, err := http.DefaultClient.Do(patch)
@@ -610,7 +624,7 @@ func TestClusterDocumentEventsCrossProcesses(t *testing.T) {
 	if pres.StatusCode != http.StatusOK {
 		t.Fatalf("rename: %s", pres.Status)
 	}
-	deadline := time.After(5 * time.Second)
+	deadline = time.After(5 * time.Second)
 	for seen := false; !seen; {
 		select {
 		case l, ok := <-lines:

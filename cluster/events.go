@@ -26,6 +26,19 @@ type event struct {
 	From    string `json:"from"`
 	Doc     string `json:"doc,omitempty"`
 	Revoked string `json:"revoked,omitempty"`
+	// Counts (gossip only): how many people are in the documents this
+	// process runs, for those whose count changed (0: it stopped running
+	// it), so that every process's live list counts everyone.
+	Counts map[string]int `json:"counts,omitempty"`
+}
+
+// counted is a document's people count as its owner last gossiped it.
+// The owner says every count again every third of a lease period, so a
+// count older than a period is of an owner that died: it is ignored.
+type counted struct {
+	owner string
+	n     int
+	at    time.Time
 }
 
 // OnEvent sets what is called with another process's document event: the
@@ -52,8 +65,19 @@ func (n *Node) eventMsg(msg *nats.Msg) {
 		return
 	}
 	n.gen.Add(1)
-	if ev.Doc == "" {
-		return // gossip: something changed there
+	if ev.Doc == "" { // gossip: something changed there
+		if len(ev.Counts) > 0 {
+			n.mu.Lock()
+			for doc, k := range ev.Counts {
+				if k > 0 {
+					n.counts[doc] = counted{ev.From, k, time.Now()}
+				} else if n.counts[doc].owner == ev.From {
+					delete(n.counts, doc)
+				}
+			}
+			n.mu.Unlock()
+		}
+		return
 	}
 	if f := n.onEvent.Load(); f != nil {
 		(*f)(ev.Doc, ev.Revoked)
@@ -61,14 +85,36 @@ func (n *Node) eventMsg(msg *nats.Msg) {
 }
 
 // gossip says, if the manager's generation moved since last time, that
-// something changed here.
-func (n *Node) gossip(last *uint64) {
+// something changed here, with the people counts of the documents run
+// here that changed (sent holds what was last said), or all of them if
+// full.
+func (n *Node) gossip(last *uint64, sent map[string]int, full bool) {
 	if n.nc == nil {
 		return
 	}
-	if g := n.m.Generation(); g != *last {
+	n.mu.Lock()
+	docs := make([]string, 0, len(n.owned))
+	for doc := range n.owned {
+		docs = append(docs, doc)
+	}
+	n.mu.Unlock()
+	changed := make(map[string]int)
+	now := make(map[string]bool, len(docs))
+	for _, doc := range docs {
+		now[doc] = true
+		if k := n.m.Editors(doc); k != sent[doc] || full {
+			changed[doc], sent[doc] = k, k
+		}
+	}
+	for doc := range sent {
+		if !now[doc] {
+			changed[doc] = 0 // no longer run here
+			delete(sent, doc)
+		}
+	}
+	if g := n.m.Generation(); g != *last || len(changed) > 0 {
 		*last = g
-		b, _ := json.Marshal(event{From: n.id})
+		b, _ := json.Marshal(event{From: n.id, Counts: changed})
 		n.nc.Publish(eventsSubject, b)
 	}
 }

@@ -70,6 +70,7 @@ type Node struct {
 	peerSub  *nats.Subscription
 	eventSub *nats.Subscription
 	onEvent  atomic.Pointer[func(doc, revokedToken string)]
+	counts   map[string]counted // people in documents run elsewhere, as gossiped
 
 	stop chan struct{}
 	done chan struct{}
@@ -90,7 +91,7 @@ func New(cfg Config) *Node {
 	}
 	return &Node{
 		cfg: cfg, id: cfg.ID, nc: cfg.NATS, log: cfg.Logger.With("node", cfg.ID),
-		owned: make(map[string]*owned), relays: make(map[string]*relay),
+		owned: make(map[string]*owned), relays: make(map[string]*relay), counts: make(map[string]counted),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 }
@@ -146,15 +147,17 @@ func (n *Node) loop() {
 	g := time.NewTicker(gossipEvery)
 	defer g.Stop()
 	var gen uint64
+	sent := make(map[string]int)
 	for {
 		select {
 		case <-n.stop:
 			return
 		case <-g.C:
-			n.gossip(&gen)
+			n.gossip(&gen, sent, false)
 		case <-t.C:
 			n.renew()
 			n.beat()
+			n.gossip(&gen, sent, true)
 		}
 	}
 }
@@ -465,12 +468,19 @@ func (n *Node) Deleted(doc string) {
 	}
 }
 
-// Editors counts the people connected to the document through this
-// process (all of them, if it runs the document).
+// Editors counts the people in the document: all of them if it runs
+// here (relayed ones included); otherwise as its owner last gossiped, or,
+// before any gossip, the ones relayed by this process.
 func (n *Node) Editors(doc string) int {
 	k := n.m.Editors(doc)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.owned[doc] != nil {
+		return k
+	}
+	if c, ok := n.counts[doc]; ok && time.Since(c.at) < n.cfg.Period {
+		return c.n
+	}
 	for _, r := range n.relays {
 		if r.doc == doc {
 			k++
