@@ -298,6 +298,34 @@ func (c *testCluster) dial(t *testing.T, ctx context.Context, p *proc, name stri
 	return e
 }
 
+// editAll has every editor make random edits (edit) until the returned
+// stop is called, which waits for them and fails the test with any
+// client's error.
+func editAll(t *testing.T, eds []*editor, seed uint64) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	errs := make(chan error, len(eds))
+	var wg sync.WaitGroup
+	for i, e := range eds {
+		wg.Add(1)
+		go func() { // ends when stop is called or the client fails
+			defer wg.Done()
+			if err := edit(e, seed+uint64(i), done); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+			}
+		}()
+	}
+	return func() {
+		t.Helper()
+		close(done)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+}
+
 // edit makes random edits with random delays until stop closes; it
 // reports the client's fatal error, if any.
 func edit(e *editor, seed uint64, stop <-chan struct{}) error {
@@ -403,18 +431,7 @@ func TestClusterEditsConvergeAcrossProcessKill(t *testing.T) {
 	for i := range 9 {
 		eds = append(eds, c.dial(t, ctx, c.procs[i%3], fmt.Sprint("e", i)))
 	}
-	stop := make(chan struct{})
-	errs := make(chan error, len(eds))
-	var wg sync.WaitGroup
-	for i, e := range eds {
-		wg.Add(1)
-		go func() { // ends when stop closes or the client fails
-			defer wg.Done()
-			if err := edit(e, seed+uint64(i), stop); err != nil {
-				errs <- fmt.Errorf("client %d: %w", i, err)
-			}
-		}()
-	}
+	stop := editAll(t, eds, seed)
 	time.Sleep(1500 * time.Millisecond)
 	// Three clients reconnect to another process.
 	for i := range 3 {
@@ -443,12 +460,7 @@ func TestClusterEditsConvergeAcrossProcessKill(t *testing.T) {
 	victim.kill(t)
 	t.Logf("killed the owner %s (%s) under load", victim.addr, victim.id)
 	time.Sleep(clusterLease*2 + 2*time.Second)
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	stop()
 	c.settle(t, ctx, eds, live[0])
 	for i, e := range eds {
 		if len(e.acked()) <= len(ackedBefore[i]) {
@@ -524,18 +536,7 @@ func TestClusterNATSRestartLosesNothing(t *testing.T) {
 	for i := range 6 {
 		eds = append(eds, c.dial(t, ctx, c.procs[i%3], fmt.Sprint("n", i)))
 	}
-	stop := make(chan struct{})
-	errs := make(chan error, len(eds))
-	var wg sync.WaitGroup
-	for i, e := range eds {
-		wg.Add(1)
-		go func() { // ends when stop closes or the client fails
-			defer wg.Done()
-			if err := edit(e, seed+uint64(i), stop); err != nil {
-				errs <- fmt.Errorf("client %d: %w", i, err)
-			}
-		}()
-	}
+	stop := editAll(t, eds, seed)
 	time.Sleep(1500 * time.Millisecond)
 	// Down for longer than a lease period: relays and owners give each
 	// other up (silence), and NATS drops whatever was in flight.
@@ -544,12 +545,7 @@ func TestClusterNATSRestartLosesNothing(t *testing.T) {
 	c.nats.Restart()
 	t.Log("restarted nats-server under load")
 	time.Sleep(clusterLease*2 + time.Second)
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	stop()
 	c.settle(t, ctx, eds, c.procs[2])
 }
 

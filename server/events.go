@@ -49,10 +49,7 @@ func (s *Server) changed() { s.gen.Add(1) }
 // if not "", no longer opens the document: the sockets that came with it
 // are closed, here and there.
 func (s *Server) docChanged(doc, revokedToken string) {
-	if revokedToken != "" {
-		s.revoke(doc, revokedToken)
-	}
-	s.changed()
+	s.Remote(doc, revokedToken) // what another process's change does here
 	if a, ok := s.sessions.(Announcer); ok {
 		a.Announce(doc, revokedToken)
 	}

@@ -153,7 +153,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	p := h.p
-	lc := &lingerConn{Conn: c, linger: h.linger, more: func() bool { return p.waiting.Load() > 1 }}
+	lc := &lingerConn{Conn: c, linger: h.linger, more: func() bool { return p.inflight.Load() > 1 }}
 	h.p.lc = lc
 	return lc, rw, nil
 }

@@ -14,42 +14,53 @@ import (
 // session manager's counts, the sockets, and HTTP requests by method and
 // status.
 func (s *Server) instrument(m *metrics.Metrics) {
-	stats := func(pick func(st statsView) float64) func() float64 {
-		return func() float64 {
-			st, docs, peers := s.sessions.Stats()
-			return pick(statsView{st.OpsApplied, st.Commits, st.Joins, st.SlowPeers, st.StoreErrors, docs, peers})
-		}
-	}
-	counter := func(name, help string, pick func(st statsView) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, stats(pick))
-	}
-	gauge := func(name, help string, pick func(st statsView) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, stats(pick))
-	}
 	s.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tandem_http_requests_total",
 		Help: "HTTP requests by method and status.",
 	}, []string{"method", "code"})
-	m.Registry.MustRegister(
-		counter("tandem_ops_applied_total", "Operations applied and committed.", func(v statsView) float64 { return float64(v.ops) }),
-		counter("tandem_commits_total", "Group commits of operations to the database.", func(v statsView) float64 { return float64(v.commits) }),
-		counter("tandem_joins_total", "Joins accepted by the session manager.", func(v statsView) float64 { return float64(v.joins) }),
-		counter("tandem_slow_peers_total", "Peers closed because their send queue overflowed.", func(v statsView) float64 { return float64(v.slow) }),
-		counter("tandem_store_errors_total", "Database failures seen by document hubs.", func(v statsView) float64 { return float64(v.storeErrors) }),
-		gauge("tandem_open_documents", "Documents with a running hub.", func(v statsView) float64 { return float64(v.docs) }),
-		gauge("tandem_connected_peers", "Joined peers across all documents.", func(v statsView) float64 { return float64(v.peers) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tandem_open_sockets", Help: "Open WebSockets, joined or not."}, func() float64 {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			return float64(len(s.peers))
-		}),
-		s.httpRequests,
-	)
+	m.Registry.MustRegister(sessionStats{s}, s.httpRequests)
 }
 
-type statsView struct {
-	ops, commits, joins, slow, storeErrors int64
-	docs, peers                            int
+// sessionStats reports the session manager's counts and the sockets,
+// reading Sessions.Stats once per scrape.
+type sessionStats struct{ s *Server }
+
+var (
+	descOps         = prometheus.NewDesc("tandem_ops_applied_total", "Operations applied and committed.", nil, nil)
+	descCommits     = prometheus.NewDesc("tandem_commits_total", "Group commits of operations to the database.", nil, nil)
+	descJoins       = prometheus.NewDesc("tandem_joins_total", "Joins accepted by the session manager.", nil, nil)
+	descSlow        = prometheus.NewDesc("tandem_slow_peers_total", "Peers closed because their send queue overflowed.", nil, nil)
+	descStoreErrors = prometheus.NewDesc("tandem_store_errors_total", "Database failures seen by document hubs.", nil, nil)
+	descDocs        = prometheus.NewDesc("tandem_open_documents", "Documents with a running hub.", nil, nil)
+	descPeers       = prometheus.NewDesc("tandem_connected_peers", "Joined peers across all documents.", nil, nil)
+	descSockets     = prometheus.NewDesc("tandem_open_sockets", "Open WebSockets, joined or not.", nil, nil)
+)
+
+func (sessionStats) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descOps, descCommits, descJoins, descSlow, descStoreErrors, descDocs, descPeers, descSockets} {
+		ch <- d
+	}
+}
+
+func (c sessionStats) Collect(ch chan<- prometheus.Metric) {
+	st, docs, peers := c.s.sessions.Stats()
+	c.s.mu.Lock()
+	sockets := len(c.s.peers)
+	c.s.mu.Unlock()
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge := func(d *prometheus.Desc, v int) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
+	counter(descOps, st.OpsApplied)
+	counter(descCommits, st.Commits)
+	counter(descJoins, st.Joins)
+	counter(descSlow, st.SlowPeers)
+	counter(descStoreErrors, st.StoreErrors)
+	gauge(descDocs, docs)
+	gauge(descPeers, peers)
+	gauge(descSockets, sockets)
 }
 
 // countRequest counts an answered HTTP request.

@@ -46,14 +46,14 @@ type peer struct {
 	joinTimer       *time.Timer
 	refuseOnConnect string // an error to refuse the socket with once connected
 
-	mu       sync.Mutex
-	s        *melody.Session // set by the connect handler, before any Send
-	queue    [][]byte        // waiting for the writer, oldest first
-	queued   int             // bytes in queue
-	inflight int             // handed to the writer, not yet written
-	// waiting mirrors inflight for the connection's corking (lingerConn),
-	// which reads it inside a write without taking mu.
-	waiting  atomic.Int32
+	mu     sync.Mutex
+	s      *melody.Session // set by the connect handler, before any Send
+	queue  [][]byte        // waiting for the writer, oldest first
+	queued int             // bytes in queue
+	// inflight counts the messages handed to the writer and not yet
+	// written. Changed under mu; atomic because the connection's corking
+	// (lingerConn) reads it inside a write, without mu.
+	inflight atomic.Int32
 	closing  bool   // Close was called: nothing more is accepted
 	closeMsg []byte // the close frame, until it is handed to the writer
 	gone     bool   // the connection ended
@@ -94,7 +94,7 @@ func (p *peer) Send(msg []byte) bool {
 // observe records how many messages wait for the writer. p.mu must be held.
 func (p *peer) observe() {
 	if p.obs != nil && !p.gone {
-		p.obs.PeerQueued(len(p.queue) + p.inflight)
+		p.obs.PeerQueued(len(p.queue) + int(p.inflight.Load()))
 	}
 }
 
@@ -145,8 +145,7 @@ func (p *peer) isClosing() bool {
 func (p *peer) sent() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.inflight--
-	p.waiting.Add(-1)
+	p.inflight.Add(-1)
 	p.pump()
 }
 
@@ -168,8 +167,8 @@ func (p *peer) pump() {
 	}
 	// The writer may start on the first message before the others are
 	// handed over: counting them all first lets it see they are coming.
-	n := int32(min(maxInflight-p.inflight, len(p.queue)))
-	p.waiting.Add(n)
+	n := int32(min(maxInflight-int(p.inflight.Load()), len(p.queue)))
+	p.inflight.Add(n)
 	for ; n > 0; n-- {
 		msg := p.queue[0]
 		p.queue[0] = nil
@@ -177,16 +176,15 @@ func (p *peer) pump() {
 		p.queued -= len(msg)
 		if err := p.s.Write(msg); err != nil {
 			// The session closed under us: the disconnect handler follows.
-			p.waiting.Add(-n)
+			p.inflight.Add(-n)
 			p.gone = true
 			p.queue, p.queued, p.closeMsg = nil, 0, nil
 			return
 		}
-		p.inflight++
 	}
 	if len(p.queue) == 0 {
 		p.queue = nil // drop the consumed backing array
-		if p.closeMsg != nil && p.inflight < maxInflight {
+		if p.closeMsg != nil && p.inflight.Load() < maxInflight {
 			if err := p.s.CloseWithMsg(p.closeMsg); err != nil {
 				p.gone = true
 			}

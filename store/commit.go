@@ -387,7 +387,7 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 	if _, err := st.update.ExecContext(ctx, last, sizes[len(sizes)-1], now.UnixNano(), doc); err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: update document: %w", doc, first, err)
 	}
-	for client, seq := range highestSeqs(entries) {
+	for client, seq := range HighestSeqs(entries) {
 		if _, err := st.seq.ExecContext(ctx, doc, client, seq); err != nil {
 			return fmt.Errorf("store: append doc %s rev %d: client seqs: %w", doc, first, err)
 		}
@@ -396,9 +396,25 @@ func (db *DB) appendTx(ctx context.Context, st *appendStmts, r *appendReq) error
 }
 
 // check checks a request against its document's current revision and
-// size, and returns the text's length after each of its entries.
+// size (CheckAppend), then that its ops encoded, and returns the text's
+// length after each of its entries.
 func (r *appendReq) check(cur, size int) ([]int, error) {
-	doc, entries := r.doc, r.entries
+	sizes, err := CheckAppend(r.doc, r.entries, cur, size)
+	if err != nil {
+		return nil, err
+	}
+	if r.encErr != nil {
+		return nil, fmt.Errorf("store: append doc %s rev %d: encode op: %w", r.doc, r.entries[len(r.ops)].Rev, r.encErr)
+	}
+	return sizes, nil
+}
+
+// CheckAppend checks entries about to follow a document at revision cur
+// whose text is size UTF-16 units long, as every store's Append does: the
+// revisions must follow on (else oplog.ErrConflict) and each op must span
+// the text before it (else ot.ErrBaseLength). It returns the text's length
+// after each entry.
+func CheckAppend(doc string, entries []oplog.Entry, cur, size int) ([]int, error) {
 	for i, e := range entries {
 		if want := cur + 1 + i; e.Rev != want {
 			return nil, fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
@@ -412,9 +428,6 @@ func (r *appendReq) check(cur, size int) ([]int, error) {
 				doc, e.Rev, base, size, ot.ErrBaseLength)
 		}
 		size += e.Op.TargetLen() - e.Op.BaseLen()
-		if i == len(r.ops) {
-			return nil, fmt.Errorf("store: append doc %s rev %d: encode op: %w", doc, e.Rev, r.encErr)
-		}
 		sizes[i] = size
 	}
 	return sizes, nil
@@ -504,7 +517,7 @@ func (db *DB) appendTogether(ctx context.Context, tx *sql.Tx, batch []*appendReq
 			opRows = append(opRows, r.doc, e.Rev, r.ops[k], e.Client, e.Seq, entryTime(e, now), sizes[k], e.Author, insertAuthors(e.Inserts))
 		}
 		docRows = append(docRows, r.doc, r.entries[len(r.entries)-1].Rev, sizes[len(sizes)-1], now.UnixNano())
-		for client, seq := range highestSeqs(r.entries) {
+		for client, seq := range HighestSeqs(r.entries) {
 			seqRows = append(seqRows, r.doc, client, seq)
 		}
 	}
@@ -563,8 +576,9 @@ func placeholders(n, width int) string {
 const upsertSeq = `INSERT INTO client_seqs (doc, client, seq) VALUES (?, ?, ?)
 	ON CONFLICT (doc, client) DO UPDATE SET seq = max(seq, excluded.seq)`
 
-// highestSeqs returns each client's highest seq among entries.
-func highestSeqs(entries []oplog.Entry) map[string]int {
+// HighestSeqs returns each client's highest seq among entries: what every
+// store keeps per document and client (client_seqs).
+func HighestSeqs(entries []oplog.Entry) map[string]int {
 	m := make(map[string]int, 2)
 	for _, e := range entries {
 		m[e.Client] = max(m[e.Client], e.Seq)
@@ -572,27 +586,25 @@ func highestSeqs(entries []oplog.Entry) map[string]int {
 	return m
 }
 
-// insertAuthors encodes an entry's Inserts for the insert_authors column
-// (NULL when there are none).
-func insertAuthors(spans []oplog.Span) any {
+// EncodeInsertAuthors encodes an entry's Inserts for the insert_authors
+// column, as [[len, author], …]; ok is false when there are none (the
+// column is NULL).
+func EncodeInsertAuthors(spans []oplog.Span) (col string, ok bool) {
 	if spans == nil {
-		return nil
+		return "", false
 	}
 	pairs := make([][2]any, len(spans))
 	for i, s := range spans {
 		pairs[i] = [2]any{s.Len, s.Author}
 	}
 	b, _ := json.Marshal(pairs)
-	return string(b)
+	return string(b), true
 }
 
-// decodeInsertAuthors reads the insert_authors column.
-func decodeInsertAuthors(v sql.NullString) ([]oplog.Span, error) {
-	if !v.Valid {
-		return nil, nil
-	}
+// DecodeInsertAuthors reads an insert_authors column that is not NULL.
+func DecodeInsertAuthors(col string) ([]oplog.Span, error) {
 	var raw [][2]json.RawMessage
-	if err := json.Unmarshal([]byte(v.String), &raw); err != nil {
+	if err := json.Unmarshal([]byte(col), &raw); err != nil {
 		return nil, err
 	}
 	out := make([]oplog.Span, len(raw))
@@ -605,4 +617,20 @@ func decodeInsertAuthors(v sql.NullString) ([]oplog.Span, error) {
 		}
 	}
 	return out, nil
+}
+
+// insertAuthors is EncodeInsertAuthors as a column value (nil: NULL).
+func insertAuthors(spans []oplog.Span) any {
+	if col, ok := EncodeInsertAuthors(spans); ok {
+		return col
+	}
+	return nil
+}
+
+// decodeInsertAuthors reads the insert_authors column.
+func decodeInsertAuthors(v sql.NullString) ([]oplog.Span, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	return DecodeInsertAuthors(v.String)
 }

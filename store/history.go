@@ -228,7 +228,7 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 			return Doc{}, fmt.Errorf("store: import: revision %d: %w", e.Rev, err)
 		}
 	}
-	for client, seq := range highestSeqs(entries) {
+	for client, seq := range HighestSeqs(entries) {
 		if _, err := tx.ExecContext(ctx, upsertSeq, d.ID, client, seq); err != nil {
 			return Doc{}, fmt.Errorf("store: import: client seqs: %w", err)
 		}

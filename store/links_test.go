@@ -47,7 +47,7 @@ func TestMigrationGivesOldDocsTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations()
+	ms, err := LoadMigrations(migrations)
 	if err != nil {
 		t.Fatal(err)
 	}

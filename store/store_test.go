@@ -169,7 +169,7 @@ func TestReopen(t *testing.T) {
 		t.Errorf("TextAt(2) after reopen = %q, %v", text, err)
 	}
 	// Migrations ran once: one row per migration file.
-	ms, err := loadMigrations()
+	ms, err := LoadMigrations(migrations)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,8 +72,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tandem-load: -rate must be between 0 and 100,000")
 		os.Exit(2)
 	}
-	atk.rate = *rate
-	err := run(*base, *docs, *editors, *duration, *pause, *seed, atk)
+	err := run(*base, *docs, *editors, *duration, *pause, *rate, *seed, atk)
 	if *metricsU != "" {
 		if merr := printMetrics(*metricsU, *admin); merr != nil {
 			fmt.Fprintln(os.Stderr, "tandem-load: metrics:", merr)
@@ -85,7 +84,10 @@ func main() {
 	}
 }
 
-func run(urls string, docs, editors int, duration, pause time.Duration, seed uint64, atk attack) error {
+// run drives docs × editors: in a closed loop (pause between an
+// acknowledgement and the next edit), or, with rate > 0, typing rate
+// keystrokes/s each on a schedule.
+func run(urls string, docs, editors int, duration, pause time.Duration, rate float64, seed uint64, atk attack) error {
 	bases := strings.Split(urls, ",")
 	for _, b := range bases {
 		u, err := url.Parse(b)
@@ -180,11 +182,11 @@ func run(urls string, docs, editors int, duration, pause time.Duration, seed uin
 		for j, c := range cs {
 			rng := rand.New(rand.NewPCG(seed, uint64(d*editors+j)))
 			wg.Add(1)
-			if atk.rate > 0 {
+			if rate > 0 {
 				ty := typists[d][j]
 				go func() { // ends at the deadline or on the first failure
 					defer wg.Done()
-					if !ty.typeOn(c, rng, atk.rate, start, deadline) {
+					if !ty.typeOn(c, rng, rate, start, deadline) {
 						mu.Lock()
 						failures++
 						mu.Unlock()
@@ -255,7 +257,7 @@ func run(urls string, docs, editors int, duration, pause time.Duration, seed uin
 	}
 
 	what := "edits"
-	if atk.rate > 0 {
+	if rate > 0 {
 		// Every editor's text matched the server's above, so each op was
 		// acknowledged; the keystrokes' latencies are in the typists.
 		what = "keystrokes"
@@ -270,7 +272,7 @@ func run(urls string, docs, editors int, duration, pause time.Duration, seed uin
 			}
 		}
 		fmt.Printf("typed %d keystrokes (%.0f/s offered), sent as %d ops (%.1f keystrokes per op)\n",
-			typed, atk.rate*float64(docs*editors), ops, float64(typed)/float64(max(ops, 1)))
+			typed, rate*float64(docs*editors), ops, float64(typed)/float64(max(ops, 1)))
 	}
 	slices.Sort(latencies)
 	n := len(latencies)
@@ -498,7 +500,6 @@ func printMetrics(u, token string) error {
 
 // attack holds the attack mode's flags; zero values turn it off.
 type attack struct {
-	rate            float64 // keystrokes/s per editor (open loop); not an attack, but kept with the mode flags
 	prefill         int
 	presence, joins float64 // per document, per second
 }

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandem-editor/tandem/store"
 )
 
 // SetClock replaces the store's clock (storetest.Clock).
@@ -14,6 +16,6 @@ func Pool(db *DB) *pgxpool.Pool { return db.pool }
 
 // MigrationCount is how many migrations the package embeds.
 func MigrationCount() (int, error) {
-	ms, err := loadMigrations()
+	ms, err := store.LoadMigrations(migrations)
 	return len(ms), err
 }

@@ -216,7 +216,7 @@ func (db *DB) ImportDoc(ctx context.Context, title string, entries []oplog.Entry
 		if err != nil {
 			return fmt.Errorf("log: %w", err)
 		}
-		for client, seq := range highestSeqs(entries) {
+		for client, seq := range store.HighestSeqs(entries) {
 			if _, err := tx.Exec(ctx, upsertSeq, d.ID, client, seq); err != nil {
 				return fmt.Errorf("client seqs: %w", err)
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandem-editor/tandem/oplog"
-	"github.com/tandem-editor/tandem/ot"
 	"github.com/tandem-editor/tandem/store"
 )
 
@@ -111,33 +110,27 @@ func (db *DB) appendTx(ctx context.Context, doc string, entries []oplog.Entry, o
 	if err != nil {
 		return fmt.Errorf("store: append doc %s rev %d: %w", doc, first, dbFailure{err})
 	}
-	for i, e := range entries {
-		if want := cur + 1 + i; e.Rev != want {
-			return fmt.Errorf("store: append doc %s rev %d: expected rev %d (current %d): %w",
-				doc, e.Rev, want, cur, oplog.ErrConflict)
-		}
+	sizes, err := store.CheckAppend(doc, entries, cur, size)
+	if err != nil {
+		return err
 	}
+	size = sizes[len(sizes)-1]
 	now := db.now()
 	// One round trip for the whole group: the inserts, the document's new
 	// revision and the clients' seqs.
 	var b pgx.Batch
 	for i, e := range entries {
-		if base := e.Op.BaseLen(); base != size {
-			return fmt.Errorf("store: append doc %s rev %d: op spans %d units, text has %d: %w",
-				doc, e.Rev, base, size, ot.ErrBaseLength)
-		}
-		size += e.Op.TargetLen() - e.Op.BaseLen()
 		t := e.Time
 		if t.IsZero() {
 			t = now
 		}
 		b.Queue(`INSERT INTO ops (doc, rev, op, client, seq, time, len_after, author, insert_authors)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			doc, e.Rev, ops[i], e.Client, e.Seq, t.UnixNano(), size, e.Author, insertAuthors(e.Inserts))
+			doc, e.Rev, ops[i], e.Client, e.Seq, t.UnixNano(), sizes[i], e.Author, insertAuthors(e.Inserts))
 	}
 	last := entries[len(entries)-1].Rev
 	b.Queue(`UPDATE documents SET rev = $1, size = $2, updated = $3 WHERE id = $4`, last, size, now.UnixNano(), doc)
-	for client, seq := range highestSeqs(entries) {
+	for client, seq := range store.HighestSeqs(entries) {
 		b.Queue(upsertSeq, doc, client, seq)
 	}
 	br := tx.SendBatch(ctx, &b)
@@ -173,28 +166,12 @@ func (db *DB) appendTx(ctx context.Context, doc string, entries []oplog.Entry, o
 const upsertSeq = `INSERT INTO client_seqs (doc, client, seq) VALUES ($1, $2, $3)
 	ON CONFLICT (doc, client) DO UPDATE SET seq = greatest(client_seqs.seq, excluded.seq)`
 
-// highestSeqs returns each client's highest seq among entries.
-func highestSeqs(entries []oplog.Entry) map[string]int {
-	m := make(map[string]int, 2)
-	for _, e := range entries {
-		m[e.Client] = max(m[e.Client], e.Seq)
-	}
-	return m
-}
-
-// insertAuthors encodes an entry's Inserts for the insert_authors column
-// (NULL when there are none), as the SQLite store does: [[len, author], …].
+// insertAuthors is store.EncodeInsertAuthors as a column value (nil: NULL).
 func insertAuthors(spans []oplog.Span) *string {
-	if spans == nil {
-		return nil
+	if col, ok := store.EncodeInsertAuthors(spans); ok {
+		return &col
 	}
-	pairs := make([][2]any, len(spans))
-	for i, s := range spans {
-		pairs[i] = [2]any{s.Len, s.Author}
-	}
-	b, _ := json.Marshal(pairs)
-	s := string(b)
-	return &s
+	return nil
 }
 
 // decodeInsertAuthors reads the insert_authors column.
@@ -202,20 +179,7 @@ func decodeInsertAuthors(v *string) ([]oplog.Span, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var raw [][2]json.RawMessage
-	if err := json.Unmarshal([]byte(*v), &raw); err != nil {
-		return nil, err
-	}
-	out := make([]oplog.Span, len(raw))
-	for i, p := range raw {
-		if err := json.Unmarshal(p[0], &out[i].Len); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(p[1], &out[i].Author); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return store.DecodeInsertAuthors(*v)
 }
 
 // Entries returns the log entries with from <= Rev <= to, in order: one
